@@ -87,7 +87,7 @@ class LoadError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
-// "did you mean 'latency_ms'?" — the closest candidate by edit distance, or "" if none is close.
+// The closest candidate by edit distance ("latency_ms" for "latncy_ms"), or "" if none is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
 
 }  // namespace journeys
