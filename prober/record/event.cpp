@@ -1,0 +1,48 @@
+#include "prober/record/event.hpp"
+
+namespace prober::record {
+
+std::string_view to_string(Result r) {
+  switch (r) {
+    case Result::good: return "good";
+    case Result::bad: return "bad";
+    case Result::skipped: return "skipped";
+    case Result::invalid: return "invalid";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(Reason r) {
+  switch (r) {
+    case Reason::none: return "";
+    case Reason::status: return "status";
+    case Reason::latency: return "latency";
+    case Reason::header: return "header";
+    case Reason::body: return "body";
+    case Reason::json: return "json";
+    case Reason::tls: return "tls";
+    case Reason::capture: return "capture";
+    case Reason::timeout: return "timeout";
+    case Reason::dns: return "dns";
+    case Reason::connect: return "connect";
+    case Reason::tls_handshake: return "tls_handshake";
+    case Reason::redirect: return "redirect";
+    case Reason::body_too_large: return "body_too_large";
+    case Reason::recv: return "recv";
+    case Reason::send: return "send";
+    case Reason::protocol: return "protocol";
+    case Reason::template_error: return "template";
+    case Reason::late_start: return "late_start";
+    case Reason::local_resource: return "local_resource";
+    case Reason::cancelled: return "cancelled";
+    case Reason::internal: return "internal";
+  }
+  return "unknown";
+}
+
+bool is_invalid_reason(Reason r) {
+  return r == Reason::late_start || r == Reason::local_resource || r == Reason::cancelled ||
+         r == Reason::internal;
+}
+
+}  // namespace prober::record

@@ -1,0 +1,87 @@
+#pragma once
+// Events: the outcome of each step of each run. Plain data; the SLI arithmetic, sinks and
+// reports all read these.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "journeys/response.hpp"
+
+namespace prober::record {
+
+enum class Result {
+  good,
+  bad,      // the target answered wrongly, slowly, or not at all
+  skipped,  // an earlier step of the run failed
+  invalid,  // the prober itself spoiled the measurement: not counted in the SLI
+};
+
+// The bounded, documented reason set. Labels in metrics use these names and nothing else.
+enum class Reason {
+  none,
+  // the response failed a check
+  status,
+  latency,
+  header,
+  body,
+  json,
+  tls,  // certificate check (days left)
+  // the exchange failed
+  capture,         // a capture found nothing
+  timeout,         // step or journey deadline
+  dns,             // the name did not resolve
+  connect,         // refused, unreachable
+  tls_handshake,   // handshake failed or the certificate was rejected
+  redirect,        // too many redirects
+  body_too_large,  // more than max_body_bytes
+  recv,            // reset or closed mid-answer
+  send,            // could not send the request
+  protocol,        // not HTTP, malformed answer
+  template_error,  // a template could not be rendered at run time
+  // invalid: the prober's own fault
+  late_start,      // started later than its slot by more than the threshold
+  local_resource,  // out of file descriptors, memory, ports
+  cancelled,       // shut down before it finished
+  internal,        // a bug or an unexpected local error
+};
+
+std::string_view to_string(Result r);
+std::string_view to_string(Reason r);
+bool is_invalid_reason(Reason r);
+
+struct FailedCheck {
+  std::string check;
+  std::string expected;
+  std::string actual;
+  std::string message;              // for a check that could not be evaluated
+  bool could_not_evaluate = false;
+};
+
+struct StepResult {
+  std::string name;
+  Result result = Result::skipped;
+  Reason reason = Reason::none;
+  std::string message;  // one line for people, secrets redacted
+  std::string method;
+  std::string url;      // as shown: secrets redacted
+  int status = 0;
+  journeys::Timings timings;
+  std::vector<FailedCheck> failed_checks;
+};
+
+struct RunResult {
+  std::string journey;
+  std::string cuj;
+  std::string location;
+  std::string run_id;
+  Result result = Result::good;  // good if every step is good; else the first non-good step's
+  Reason reason = Reason::none;
+  std::string failed_step;  // first step that was not good, "" if none
+  std::chrono::system_clock::time_point started_at;
+  double duration_ms = 0;
+  std::vector<StepResult> steps;
+};
+
+}  // namespace prober::record

@@ -1,0 +1,443 @@
+#include "prober/transport/http.hpp"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cassert>
+#include <optional>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <utility>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+namespace prober::transport {
+
+namespace {
+
+// curl_global_init is not thread-safe and must run before any other curl call.
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+void ensure_curl_global() { static CurlGlobal once; }
+
+// "Jan  5 09:21:00 2027 GMT" (curl's certinfo "Expire date") -> unix seconds.
+std::optional<std::int64_t> parse_cert_time(const char* text) {
+  std::tm tm{};
+  const char* end = strptime(text, "%b %d %H:%M:%S %Y", &tm);
+  if (end == nullptr) return std::nullopt;
+  return static_cast<std::int64_t>(timegm(&tm));
+}
+
+Failure classify(CURLcode code, long os_errno, bool body_overflow) {
+  if (body_overflow) return Failure::body_too_large;
+  // The prober's own resource exhaustion is never the target's fault.
+  if (os_errno == EMFILE || os_errno == ENFILE || os_errno == ENOBUFS || os_errno == ENOMEM ||
+      os_errno == EADDRNOTAVAIL)
+    return Failure::local_resource;
+  switch (code) {
+    case CURLE_OK: return Failure::none;
+    case CURLE_OPERATION_TIMEDOUT: return Failure::timeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return Failure::dns;
+    case CURLE_COULDNT_CONNECT: return Failure::connect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return Failure::tls_handshake;
+    case CURLE_TOO_MANY_REDIRECTS: return Failure::redirect;
+    case CURLE_FILESIZE_EXCEEDED: return Failure::body_too_large;
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_GOT_NOTHING:
+    case CURLE_BAD_CONTENT_ENCODING: return Failure::recv;
+    case CURLE_SEND_ERROR: return Failure::send;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return Failure::protocol;
+    case CURLE_OUT_OF_MEMORY: return Failure::local_resource;
+    default: return Failure::internal;
+  }
+}
+
+}  // namespace
+
+std::string_view to_string(Failure f) {
+  switch (f) {
+    case Failure::none: return "none";
+    case Failure::timeout: return "timeout";
+    case Failure::dns: return "dns";
+    case Failure::connect: return "connect";
+    case Failure::tls_handshake: return "tls_handshake";
+    case Failure::redirect: return "redirect";
+    case Failure::body_too_large: return "body_too_large";
+    case Failure::recv: return "recv";
+    case Failure::send: return "send";
+    case Failure::protocol: return "protocol";
+    case Failure::local_resource: return "local_resource";
+    case Failure::internal: return "internal";
+  }
+  return "unknown";
+}
+
+// Everything one transfer needs to outlive curl_easy_perform's option pointers.
+struct Session::Transfer {
+  Client::Done done;
+  HttpResult result;
+  std::string body;  // request body: CURLOPT_POSTFIELDS points into it
+  curl_slist* headers = nullptr;
+  curl_slist* resolve = nullptr;
+  std::size_t max_body_bytes = 0;
+  bool body_overflow = false;
+  char error[CURL_ERROR_SIZE] = {};
+
+  ~Transfer() {
+    curl_slist_free_all(headers);
+    curl_slist_free_all(resolve);
+  }
+
+  static size_t on_body(char* data, size_t size, size_t n, void* p) {
+    auto* t = static_cast<Transfer*>(p);
+    const size_t len = size * n;
+    std::string& body = t->result.response.body;
+    if (body.size() + len > t->max_body_bytes) {
+      // Returning less than len aborts the transfer (CURLE_WRITE_ERROR); the flag tells why.
+      t->body_overflow = true;
+      return 0;
+    }
+    body.append(data, len);
+    return len;
+  }
+
+  static size_t on_header(char* data, size_t size, size_t n, void* p) {
+    auto* t = static_cast<Transfer*>(p);
+    const size_t len = size * n;
+    std::string_view line(data, len);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+    auto& headers = t->result.response.headers;
+    // A new status line starts a new response (after a redirect or a 100 Continue): keep
+    // only the final response's headers.
+    if (line.substr(0, 5) == "HTTP/") {
+      headers.clear();
+      return len;
+    }
+    if (line.empty()) return len;
+    if (line.front() == ' ' || line.front() == '\t') {  // obsolete folding: continue the value
+      if (!headers.empty()) headers.back().value.append(" ").append(line.substr(1));
+      return len;
+    }
+    const auto colon = line.find(':');
+    if (colon == std::string_view::npos) return len;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    headers.push_back({std::string(line.substr(0, colon)), std::string(value)});
+    return len;
+  }
+};
+
+Session::Session() {
+  ensure_curl_global();
+  easy_ = curl_easy_init();
+}
+
+Session::~Session() {
+  if (client_ != nullptr) client_->abort(*this);
+  curl_easy_cleanup(easy_);
+}
+
+// A socket curl asked us to watch. The stream_descriptor only waits for readiness: curl
+// reads and writes the fd itself, and owns it — we release(), never close().
+struct Client::Socket {
+  Socket(boost::asio::io_context& io, int fd_) : sd(io, fd_), fd(fd_) {}
+  ~Socket() {
+    if (!released) sd.release();
+  }
+  boost::asio::posix::stream_descriptor sd;
+  int fd;
+  int want = 0;  // CURL_POLL_IN / OUT / INOUT
+  bool reading = false;
+  bool writing = false;
+  bool released = false;
+};
+
+Client::Client(boost::asio::io_context& io)
+    : io_(io), timer_(io), alive_(std::make_shared<bool>(true)) {
+  ensure_curl_global();
+  multi_ = curl_multi_init();
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Client::on_socket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Client::on_timer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+}
+
+Client::~Client() {
+  *alive_ = false;
+  // Detach every session still in flight: curl must forget the easy handles before the
+  // multi handle goes; their completions are not called.
+  while (!active_.empty()) abort(**active_.begin());
+  for (auto& [fd, s] : sockets_) {
+    s->released = true;
+    s->sd.release();
+  }
+  sockets_.clear();
+  curl_multi_cleanup(multi_);
+}
+
+void Client::abort(Session& session) {
+  if (session.client_ != this) return;
+  curl_multi_remove_handle(multi_, session.easy_);
+  session.transfer_.reset();
+  session.client_ = nullptr;
+  active_.erase(&session);
+}
+
+void Client::start(Session& session, const HttpRequest& req, Done done) {
+  assert(!session.busy());
+  CURL* e = session.easy_;
+  // Reset keeps the handle's cookies, connection and DNS caches: exactly the per-run state
+  // we want to keep between steps; every option is set again below.
+  curl_easy_reset(e);
+  auto t = std::make_unique<Session::Transfer>();
+  t->done = std::move(done);
+  t->max_body_bytes = req.max_body_bytes;
+
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &session);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");  // enable the in-memory cookie engine
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate/br; limits apply decoded
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, req.timeout.count())));
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Session::Transfer::on_body);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Session::Transfer::on_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(req.max_body_bytes));
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "prober/0.1");
+  if (req.max_redirects > 0) {
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(req.max_redirects));
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  }
+  if (!req.tls_verify) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+  if (req.fresh_connection) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  }
+
+  // Method and body.
+  if (req.method == "HEAD") {
+    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+  } else if (req.method != "GET" || req.has_body) {
+    if (req.method != "POST") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    if (req.has_body || req.method == "POST") {
+      t->body = req.body;
+      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t->body.size()));
+      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body.data());
+    }
+  }
+
+  // Headers. "Expect:" stops curl from waiting up to 1 s for a 100 Continue on large bodies,
+  // which would be measured as the target's latency.
+  t->headers = curl_slist_append(t->headers, "Expect:");
+  for (const auto& h : req.headers) {
+    std::string line = h.name + (h.value.empty() ? ";" : ": " + h.value);
+    t->headers = curl_slist_append(t->headers, line.c_str());
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+
+  // The location's vantage point.
+  if (req.net) {
+    const NetProfile& n = *req.net;
+    if (!n.source_address.empty())
+      curl_easy_setopt(e, CURLOPT_INTERFACE, ("host!" + n.source_address).c_str());
+    else if (!n.interface.empty())
+      curl_easy_setopt(e, CURLOPT_INTERFACE, ("if!" + n.interface).c_str());
+    if (!n.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, n.proxy.c_str());
+    for (const auto& r : n.resolve) t->resolve = curl_slist_append(t->resolve, r.c_str());
+    if (t->resolve != nullptr) curl_easy_setopt(e, CURLOPT_RESOLVE, t->resolve);
+    if (n.ip_version == 4) curl_easy_setopt(e, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4);
+    if (n.ip_version == 6) curl_easy_setopt(e, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6);
+  }
+
+  session.transfer_ = std::move(t);
+  session.client_ = this;
+  active_.insert(&session);
+  CURLMcode rc = curl_multi_add_handle(multi_, e);
+  if (rc != CURLM_OK) {
+    HttpResult failed;
+    failed.failure = Failure::internal;
+    failed.message = curl_multi_strerror(rc);
+    Done d = std::move(session.transfer_->done);
+    session.transfer_.reset();
+    session.client_ = nullptr;
+    active_.erase(&session);
+    boost::asio::post(io_, [d = std::move(d), failed = std::move(failed)]() mutable {
+      d(std::move(failed));
+    });
+  }
+  // curl now calls on_timer (usually with 0 ms) and the transfer begins from the loop.
+}
+
+int Client::on_socket(CURL*, int fd, int what, void* clientp, void*) {
+  auto* self = static_cast<Client*>(clientp);
+  if (!*self->alive_) return 0;  // curl_multi_cleanup in ~Client: sockets are released already
+  if (what == CURL_POLL_REMOVE) {
+    // curl is about to close fd (or stops caring about it). Deregister from the reactor
+    // now, while the fd number still means this socket; pending waits complete with
+    // operation_aborted and see `released`.
+    auto it = self->sockets_.find(fd);
+    if (it != self->sockets_.end()) {
+      it->second->released = true;
+      it->second->sd.release();
+      self->sockets_.erase(it);
+    }
+    return 0;
+  }
+  auto& slot = self->sockets_[fd];
+  if (!slot) slot = std::make_shared<Socket>(self->io_, fd);
+  slot->want = what;
+  self->arm(slot);
+  return 0;
+}
+
+// Waits for the readiness curl wants, once per direction at a time. A wait that completes
+// after curl lost interest in that direction is dropped; after each wake we re-arm, since
+// asio's waits are one-shot (and re-arming re-checks readiness, so unread data is seen).
+void Client::arm(const std::shared_ptr<Socket>& s) {
+  using boost::asio::posix::stream_descriptor;
+  if ((s->want & CURL_POLL_IN) && !s->reading) {
+    s->reading = true;
+    s->sd.async_wait(stream_descriptor::wait_read,
+                     [this, s, alive = alive_](const boost::system::error_code& ec) {
+                       s->reading = false;
+                       if (!*alive || s->released || ec == boost::asio::error::operation_aborted)
+                         return;
+                       if (!(s->want & CURL_POLL_IN)) return;
+                       action(s->fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
+                       if (!s->released) arm(s);
+                     });
+  }
+  if ((s->want & CURL_POLL_OUT) && !s->writing) {
+    s->writing = true;
+    s->sd.async_wait(stream_descriptor::wait_write,
+                     [this, s, alive = alive_](const boost::system::error_code& ec) {
+                       s->writing = false;
+                       if (!*alive || s->released || ec == boost::asio::error::operation_aborted)
+                         return;
+                       if (!(s->want & CURL_POLL_OUT)) return;
+                       action(s->fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
+                       if (!s->released) arm(s);
+                     });
+  }
+}
+
+int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
+  auto* self = static_cast<Client*>(clientp);
+  if (!*self->alive_) return 0;
+  const std::uint64_t generation = ++self->timer_generation_;
+  self->timer_.cancel();
+  if (timeout_ms < 0) return 0;  // delete the timer
+  // 0 ms means "call socket_action as soon as possible": the wait completes on the next turn
+  // of the loop, never re-entering curl from inside its own callback.
+  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+  self->timer_.async_wait(
+      [self, generation, alive = self->alive_](const boost::system::error_code& ec) {
+        if (ec || !*alive || generation != self->timer_generation_) return;
+        self->action(CURL_SOCKET_TIMEOUT, 0);
+      });
+  return 0;
+}
+
+void Client::action(int fd, int events) {
+  int running = 0;
+  curl_multi_socket_action(multi_, fd, events, &running);
+  collect_done();
+}
+
+void Client::collect_done() {
+  int queued = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL* e = msg->easy_handle;
+    const CURLcode code = msg->data.result;
+    Session* session = nullptr;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, reinterpret_cast<char**>(&session));
+    curl_multi_remove_handle(multi_, e);
+    if (session == nullptr || !session->transfer_) continue;
+    std::unique_ptr<Session::Transfer> t = std::move(session->transfer_);
+    session->client_ = nullptr;
+    active_.erase(session);
+
+    HttpResult& r = t->result;
+    journeys::Response& resp = r.response;
+    long status = 0, os_errno = 0, redirects = 0, version = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+    curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+    resp.status = static_cast<int>(status);
+    resp.redirects = static_cast<int>(redirects);
+    resp.http_version = version == CURL_HTTP_VERSION_2_0   ? "2"
+                        : version == CURL_HTTP_VERSION_3   ? "3"
+                        : version == CURL_HTTP_VERSION_1_0 ? "1.0"
+                                                           : "1.1";
+    char* url = nullptr;
+    if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) resp.effective_url = url;
+
+    // curl's timers are cumulative from the start; turn them into phases (see Timings).
+    curl_off_t dns = 0, conn = 0, app = 0, ttfb = 0, total = 0;
+    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+    auto ms = [](curl_off_t us) { return static_cast<double>(us) / 1000.0; };
+    resp.timings.dns_ms = ms(dns);
+    resp.timings.connect_ms = conn > 0 ? ms(conn - dns) : 0;
+    resp.timings.tls_ms = app > 0 && app >= conn ? ms(app - conn) : 0;
+    resp.timings.first_byte_ms = ms(ttfb);
+    resp.timings.total_ms = ms(total);
+
+    // The leaf certificate's expiry, when this transfer did a handshake.
+    curl_certinfo* certs = nullptr;
+    if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &certs) == CURLE_OK && certs &&
+        certs->num_of_certs > 0) {
+      resp.tls.used = true;
+      for (curl_slist* f = certs->certinfo[0]; f; f = f->next) {
+        std::string_view field(f->data);
+        auto value = [&](std::string_view key) { return std::string(field.substr(key.size())); };
+        if (field.starts_with("Expire date:")) resp.tls.not_after_unix = parse_cert_time(f->data + 12);
+        else if (field.starts_with("Subject:")) resp.tls.subject = value("Subject:");
+        else if (field.starts_with("Issuer:")) resp.tls.issuer = value("Issuer:");
+      }
+    } else if (resp.effective_url.starts_with("https:")) {
+      resp.tls.used = true;
+    }
+
+    r.failure = classify(code, os_errno, t->body_overflow);
+    if (r.failure == Failure::body_too_large) {
+      r.message = "body exceeds max_body_bytes (" + std::to_string(t->max_body_bytes) + ")";
+    } else if (r.failure != Failure::none) {
+      r.message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
+    }
+    // Never call back from here: we may be inside a loop over curl's messages.
+    boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {
+      if (*alive) t->done(std::move(t->result));
+    });
+  }
+}
+
+}  // namespace prober::transport

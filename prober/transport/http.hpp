@@ -1,0 +1,143 @@
+#pragma once
+// HTTP over libcurl's multi interface, driven by one Boost.Asio io_context.
+//
+// Threading: a Client and its Sessions belong to the thread that runs the io_context; every
+// method must be called there, and every completion is invoked there (posted, never from
+// inside a curl callback).
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "journeys/response.hpp"
+
+typedef void CURL;
+typedef void CURLM;
+
+namespace prober::transport {
+
+// A location's network profile.
+struct NetProfile {
+  std::string source_address;        // bind to this local address ("127.0.0.2")
+  std::string interface;             // or this interface ("eth1")
+  std::string proxy;                 // "http://127.0.0.1:3128"
+  std::vector<std::string> resolve;  // curl --resolve entries: "shop.example:443:127.0.0.1"
+  int ip_version = 0;                // 0 any, 4 or 6
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<journeys::Header> headers;
+  std::string body;
+  bool has_body = false;
+  std::chrono::milliseconds timeout{30000};
+  int max_redirects = 0;  // 0: do not follow
+  std::size_t max_body_bytes = 1024 * 1024;
+  bool tls_verify = true;
+  bool fresh_connection = false;  // a new connection, closed after use (measures connect+TLS)
+  std::shared_ptr<const NetProfile> net;
+};
+
+enum class Failure {
+  none,
+  timeout,
+  dns,
+  connect,
+  tls_handshake,
+  redirect,
+  body_too_large,
+  recv,
+  send,
+  protocol,
+  local_resource,  // EMFILE, ENOMEM...: the prober's fault, not the target's
+  internal,
+};
+
+struct HttpResult {
+  Failure failure = Failure::none;
+  std::string message;  // curl's explanation when failure != none
+  journeys::Response response;  // filled as far as the exchange got (timings always)
+};
+
+class Client;
+
+// One run's HTTP state: a curl easy handle whose cookie jar lives as long as the session, so
+// steps of one run share cookies and runs never see each other's. At most one request at a
+// time. Destroying a session with a request in flight aborts it without calling back.
+class Session {
+ public:
+  Session();
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  bool busy() const { return transfer_ != nullptr; }
+
+ private:
+  friend class Client;
+  struct Transfer;
+  CURL* easy_ = nullptr;
+  Client* client_ = nullptr;  // set while a transfer is in flight
+  std::unique_ptr<Transfer> transfer_;
+};
+
+class Client {
+ public:
+  explicit Client(boost::asio::io_context& io);
+  // Aborts every transfer in flight; their completions are never called.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  using Done = std::function<void(HttpResult)>;
+  // Starts request on session (which must not be busy). done is called exactly once, on the
+  // io_context, unless the session or the client is destroyed first.
+  void start(Session& session, const HttpRequest& request, Done done);
+
+  template <typename Token>
+  auto async_perform(Session& session, const HttpRequest& request, Token&& token) {
+    return boost::asio::async_initiate<Token, void(HttpResult)>(
+        [this, &session, &request](auto handler) {
+          start(session, request,
+                [h = std::make_shared<decltype(handler)>(std::move(handler))](
+                    HttpResult r) mutable { (*h)(std::move(r)); });
+        },
+        token);
+  }
+
+  std::size_t in_flight() const { return active_.size(); }
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  friend class Session;
+  struct Socket;
+
+  static int on_socket(CURL* easy, int fd, int what, void* clientp, void* socketp);
+  static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
+  void arm(const std::shared_ptr<Socket>& s);
+  void action(int fd, int events);
+  void collect_done();
+  void abort(Session& session);
+
+  boost::asio::io_context& io_;
+  CURLM* multi_ = nullptr;
+  boost::asio::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
+  std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
+  std::unordered_set<Session*> active_;  // sessions with a transfer in flight
+  std::shared_ptr<bool> alive_;  // handlers posted by this client check it before running
+};
+
+std::string_view to_string(Failure f);
+
+}  // namespace prober::transport

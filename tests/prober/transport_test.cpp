@@ -1,0 +1,216 @@
+#include "prober/transport/http.hpp"
+
+#include <cstdlib>
+#include <memory>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "../integration/proc.hpp"
+
+namespace {
+
+using prober::transport::Client;
+using prober::transport::Failure;
+using prober::transport::HttpRequest;
+using prober::transport::HttpResult;
+using prober::transport::Session;
+using testing::HasSubstr;
+
+class Transport : public testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    const char* path = std::getenv("BADSERVER");
+    ASSERT_NE(path, nullptr) << "BADSERVER is not set (run through meson test)";
+    server_ = new testing_support::Server({path, "--port", "0"});
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  HttpRequest get(const std::string& path) {
+    HttpRequest r;
+    r.url = server_->url() + path;
+    r.timeout = std::chrono::seconds(10);
+    return r;
+  }
+
+  // Runs one request to completion on a fresh loop (with a watchdog).
+  HttpResult perform(Session& session, const HttpRequest& req) {
+    std::optional<HttpResult> out;
+    client_.start(session, req, [&](HttpResult r) { out = std::move(r); });
+    run_loop();
+    EXPECT_TRUE(out.has_value()) << "no completion";
+    return out ? std::move(*out) : HttpResult{};
+  }
+
+  void run_loop() {
+    boost::asio::steady_timer watchdog(io_, std::chrono::seconds(30));
+    bool fired = false;
+    watchdog.async_wait([&](auto ec) {
+      if (!ec) {
+        fired = true;
+        io_.stop();
+      }
+    });
+    // The watchdog keeps run() alive; stop it once no transfer is left.
+    std::function<void()> poll;
+    boost::asio::steady_timer poller(io_);
+    poll = [&] {
+      if (client_.in_flight() == 0) {
+        watchdog.cancel();
+        return;
+      }
+      poller.expires_after(std::chrono::milliseconds(2));
+      poller.async_wait([&](auto) { poll(); });
+    };
+    poll();
+    io_.restart();
+    io_.run();
+    ASSERT_FALSE(fired) << "watchdog: the loop was stuck";
+  }
+
+  static testing_support::Server* server_;
+  boost::asio::io_context io_;
+  Client client_{io_};
+};
+
+testing_support::Server* Transport::server_ = nullptr;
+
+TEST_F(Transport, GetReturnsStatusHeadersBodyAndTimings) {
+  Session s;
+  HttpResult r = perform(s, get("/ok"));
+  ASSERT_EQ(r.failure, Failure::none) << r.message;
+  EXPECT_EQ(r.response.status, 200);
+  ASSERT_NE(r.response.header("content-type"), nullptr);
+  EXPECT_THAT(*r.response.header("Content-Type"), HasSubstr("application/json"));
+  EXPECT_EQ(r.response.body, R"({"ok":true})");
+  EXPECT_GT(r.response.timings.total_ms, 0);
+  EXPECT_GE(r.response.timings.total_ms, r.response.timings.first_byte_ms);
+  EXPECT_FALSE(r.response.tls.used);
+}
+
+TEST_F(Transport, SendsMethodHeadersAndBody) {
+  Session s;
+  HttpRequest req = get("/echo?x=1");
+  req.method = "PUT";
+  req.body = "hello";
+  req.has_body = true;
+  req.headers = {{"X-Probe", "yes"}, {"Content-Type", "text/plain"}};
+  HttpResult r = perform(s, req);
+  ASSERT_EQ(r.failure, Failure::none) << r.message;
+  auto echo = nlohmann::json::parse(r.response.body);
+  EXPECT_EQ(echo["method"], "PUT");
+  EXPECT_EQ(echo["body"], "hello");
+  EXPECT_EQ(echo["headers"]["x-probe"], "yes");
+  EXPECT_FALSE(echo["headers"].contains("expect"));
+}
+
+TEST_F(Transport, CookiesLiveInTheSessionOnly) {
+  Session a, b;
+  ASSERT_EQ(perform(a, get("/set-cookie?name=sid&value=42")).failure, Failure::none);
+  auto with = nlohmann::json::parse(perform(a, get("/echo")).response.body);
+  EXPECT_THAT(with["headers"].value("cookie", ""), HasSubstr("sid=42"));
+  auto without = nlohmann::json::parse(perform(b, get("/echo")).response.body);
+  EXPECT_FALSE(without["headers"].contains("cookie"));
+}
+
+TEST_F(Transport, FinalResponseHeadersAfterRedirects) {
+  Session s;
+  HttpRequest req = get("/redirect/2");
+  req.max_redirects = 5;
+  HttpResult r = perform(s, req);
+  ASSERT_EQ(r.failure, Failure::none) << r.message;
+  EXPECT_EQ(r.response.status, 200);
+  EXPECT_EQ(r.response.redirects, 2);
+  EXPECT_EQ(r.response.header("location"), nullptr);
+}
+
+struct FailureCase {
+  const char* path;
+  int timeout_ms;
+  std::size_t max_body;
+  int max_redirects;
+  Failure expected;
+};
+
+class TransportFailures : public Transport, public testing::WithParamInterface<FailureCase> {};
+
+TEST_P(TransportFailures, AreClassified) {
+  const FailureCase& c = GetParam();
+  Session s;
+  HttpRequest req = get(c.path);
+  req.timeout = std::chrono::milliseconds(c.timeout_ms);
+  req.max_body_bytes = c.max_body;
+  req.max_redirects = c.max_redirects;
+  HttpResult r = perform(s, req);
+  EXPECT_EQ(r.failure, c.expected) << prober::transport::to_string(r.failure) << ": " << r.message;
+  EXPECT_FALSE(r.message.empty());
+  EXPECT_LE(r.response.body.size(), c.max_body);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Loopback, TransportFailures,
+    testing::Values(FailureCase{"/never", 200, 1 << 20, 0, Failure::timeout},
+                    FailureCase{"/slowloris", 300, 1 << 20, 0, Failure::timeout},
+                    FailureCase{"/big?bytes=100000", 10000, 1000, 0, Failure::body_too_large},
+                    FailureCase{"/endless", 10000, 50000, 0, Failure::body_too_large},
+                    FailureCase{"/reset", 10000, 1 << 20, 0, Failure::recv},
+                    FailureCase{"/close-early", 10000, 1 << 20, 0, Failure::recv},
+                    FailureCase{"/redirect-loop", 10000, 1 << 20, 3, Failure::redirect}));
+
+TEST_F(Transport, ManyConcurrentTransfersAllComplete) {
+  constexpr int kN = 200;
+  std::vector<std::unique_ptr<Session>> sessions;
+  int done = 0, ok = 0;
+  for (int i = 0; i < kN; ++i) {
+    sessions.push_back(std::make_unique<Session>());
+    client_.start(*sessions.back(), get("/slow?ms=50"), [&](HttpResult r) {
+      ++done;
+      if (r.failure == Failure::none && r.response.status == 200) ++ok;
+    });
+  }
+  EXPECT_EQ(client_.in_flight(), static_cast<std::size_t>(kN));
+  run_loop();
+  EXPECT_EQ(done, kN);
+  EXPECT_EQ(ok, kN);
+}
+
+TEST_F(Transport, DestroyingASessionMidFlightAbortsWithoutCallback) {
+  auto s = std::make_unique<Session>();
+  bool called = false;
+  client_.start(*s, get("/never"), [&](HttpResult) { called = true; });
+  boost::asio::steady_timer t(io_, std::chrono::milliseconds(50));
+  t.async_wait([&](auto) { s.reset(); });
+  run_loop();
+  EXPECT_FALSE(called);
+  EXPECT_EQ(client_.in_flight(), 0u);
+  // The client still works afterwards.
+  Session again;
+  EXPECT_EQ(perform(again, get("/ok")).response.status, 200);
+}
+
+TEST(TransportLifetime, DestroyingTheClientMidFlightIsSafe) {
+  const char* path = std::getenv("BADSERVER");
+  ASSERT_NE(path, nullptr);
+  testing_support::Server server({path, "--port", "0"});
+  boost::asio::io_context io;
+  bool called = false;
+  Session s;
+  {
+    Client client(io);
+    HttpRequest req;
+    req.url = server.url() + "/never";
+    client.start(s, req, [&](HttpResult) { called = true; });
+    io.run_for(std::chrono::milliseconds(100));
+  }
+  io.run_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(called);
+  EXPECT_FALSE(s.busy());
+}
+
+}  // namespace
