@@ -1,0 +1,3 @@
+#include "prober/cli/commands.hpp"
+
+int main(int argc, char** argv) { return prober::cli::dispatch(argc, argv); }

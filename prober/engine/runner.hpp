@@ -1,0 +1,28 @@
+#pragma once
+// Runs one journey once from one location: templating, the requests, checks, captures.
+// Knows nothing about time slots — the scheduler owns time (and decides what is late).
+
+#include <string>
+#include <utility>  // before awaitable.hpp: Boost 1.74 uses std::exchange without including it
+
+#include <boost/asio/awaitable.hpp>
+
+#include "journeys/model.hpp"
+#include "prober/engine/location.hpp"
+#include "prober/record/event.hpp"
+#include "prober/transport/http.hpp"
+
+namespace prober::engine {
+
+// A fresh random run id: 16 hex digits.
+std::string new_run_id();
+
+// Runs every step in order; the first step that is not good ends the run and the rest are
+// recorded as skipped. Never throws for anything the target does; runs on client's
+// io_context thread.
+boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
+                                                      journeys::JourneyPtr journey,
+                                                      const Location& location,
+                                                      std::string run_id);
+
+}  // namespace prober::engine

@@ -1,0 +1,265 @@
+// The built `prober` binary against real loopback servers: the demo shop and a server that
+// misbehaves on purpose. Asserts exact per-step results, the JSON and JUnit files, exit codes.
+
+#include <cstdlib>
+#include <regex>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "proc.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+using nlohmann::json;
+using testing::HasSubstr;
+using testing_support::Output;
+using testing_support::Server;
+using testing_support::TempDir;
+
+std::string env_or_die(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr) throw std::runtime_error(std::string(name) + " is not set (run through meson test)");
+  return v;
+}
+
+const std::string& prober() { static std::string p = env_or_die("PROBER"); return p; }
+const std::string& shop() { static std::string p = env_or_die("PROBER_SHOP"); return p; }
+const std::string& badserver() { static std::string p = env_or_die("BADSERVER"); return p; }
+const std::string& examples() { static std::string p = env_or_die("EXAMPLES_DIR"); return p; }
+
+// A loopback port that nothing listens on: bound to find a free one, then closed. (No fixed
+// port is safe: a test runner may have anything listening anywhere.)
+int closed_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    throw std::runtime_error("cannot bind a loopback port");
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// Finds a run's step in the JSON output.
+const json& step(const json& doc, const std::string& journey, const std::string& name) {
+  for (const auto& run : doc.at("runs"))
+    if (run.at("journey") == journey)
+      for (const auto& s : run.at("steps"))
+        if (s.at("name") == name) return s;
+  throw std::runtime_error("no step " + journey + "/" + name);
+}
+
+TEST(DemoShop, EveryExampleStepIsGoodAndOutputsAgree) {
+  Server shop_server({shop(), "--port", "0"});
+  TempDir tmp;
+  const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
+  Output o = testing_support::run(
+      {prober(), "run", "--once", examples() + "/journeys", "--json", json_path, "--junit", junit_path},
+      {{"SHOP_URL", shop_server.url()}});
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json doc = json::parse(testing_support::read_file(json_path));
+  ASSERT_EQ(doc["version"], 1);
+  ASSERT_GE(doc["runs"].size(), 3u);
+  int steps = 0;
+  for (const auto& run : doc["runs"]) {
+    EXPECT_EQ(run["result"], "good") << run.dump(2);
+    EXPECT_EQ(run["location"], "local");
+    EXPECT_TRUE(run["failed_step"].is_null());
+    EXPECT_EQ(run["run_id"].get<std::string>().size(), 16u);
+    for (const auto& s : run["steps"]) {
+      ++steps;
+      EXPECT_EQ(s["result"], "good") << s.dump(2);
+      EXPECT_GT(s["status"].get<int>(), 0);
+      EXPECT_GT(s["latency_ms"]["total"].get<double>(), 0.0);
+      EXPECT_GE(s["latency_ms"]["total"].get<double>(), s["latency_ms"]["first_byte"].get<double>());
+    }
+  }
+  EXPECT_EQ(doc["summary"]["good"], doc["runs"].size());
+  // JUnit: one testcase per step, no failures.
+  const std::string xml = testing_support::read_file(junit_path);
+  std::regex testcase("<testcase ");
+  EXPECT_EQ(std::distance(std::sregex_iterator(xml.begin(), xml.end(), testcase), std::sregex_iterator()), steps);
+  EXPECT_THAT(xml, HasSubstr("failures=\"0\" errors=\"0\""));
+  // The table names every step.
+  EXPECT_THAT(o.out, HasSubstr("completePurchase"));
+  EXPECT_THAT(o.out, HasSubstr("bad, 0 invalid"));
+}
+
+TEST(DemoShop, InjectedErrorsOnCompletePurchaseFailThatStepAndExitOne) {
+  Server shop_server({shop(), "--port", "0", "--error-rate", "completePurchase=1"});
+  TempDir tmp;
+  const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
+  Output o = testing_support::run({prober(), "run", "--once", examples() + "/journeys/checkout.toml",
+                                   "--json", json_path, "--junit", junit_path},
+                                  {{"SHOP_URL", shop_server.url()}});
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_THAT(o.out, HasSubstr("completePurchase"));
+  EXPECT_THAT(o.out, HasSubstr("status: expected 200, got 503"));
+  json doc = json::parse(testing_support::read_file(json_path));
+  EXPECT_EQ(doc["runs"][0]["result"], "bad");
+  EXPECT_EQ(doc["runs"][0]["failed_step"], "completePurchase");
+  EXPECT_EQ(step(doc, "checkout", "browse")["result"], "good");
+  EXPECT_EQ(step(doc, "checkout", "addToCart")["result"], "good");
+  const json& s = step(doc, "checkout", "completePurchase");
+  EXPECT_EQ(s["result"], "bad");
+  EXPECT_EQ(s["reason"], "status");
+  EXPECT_EQ(s["status"], 503);
+  ASSERT_GE(s["failed_checks"].size(), 1u);
+  EXPECT_EQ(s["failed_checks"][0]["check"], "status");
+  EXPECT_EQ(s["failed_checks"][0]["expected"], "200");
+  EXPECT_EQ(s["failed_checks"][0]["actual"], "503");
+  const std::string xml = testing_support::read_file(junit_path);
+  EXPECT_THAT(xml, HasSubstr("<failure type=\"status\""));
+  EXPECT_THAT(xml, HasSubstr("failures=\"1\""));
+}
+
+TEST(DemoShop, AFailedStepSkipsTheRest) {
+  Server shop_server({shop(), "--port", "0", "--error-rate", "cart_add=1"});
+  TempDir tmp;
+  const std::string json_path = tmp.path() + "/out.json";
+  Output o = testing_support::run(
+      {prober(), "run", "--once", examples() + "/journeys/checkout.toml", "--json", json_path},
+      {{"SHOP_URL", shop_server.url()}});
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  json doc = json::parse(testing_support::read_file(json_path));
+  EXPECT_EQ(step(doc, "checkout", "browse")["result"], "good");
+  EXPECT_EQ(step(doc, "checkout", "addToCart")["result"], "bad");
+  const json& last = step(doc, "checkout", "completePurchase");
+  EXPECT_EQ(last["result"], "skipped");
+  EXPECT_EQ(last["message"], "not run: step 'addToCart' failed");
+}
+
+TEST(Journeys, FiveMistakesGiveFiveLocatedErrorsAndExitTwo) {
+  TempDir tmp;
+  const std::string file = tmp.write("broken.toml", R"(name = "broken"
+interval = "5 minutes"
+
+[[steps]]
+name = "a"
+request = { url = "http://127.0.0.1:1/x" }
+expect = { statsu = 200 }
+
+[[steps]]
+name = "a"
+request = { url = "http://127.0.0.1:1/{{nope}}", methd = "GET" }
+)");
+  Output o = testing_support::run({prober(), "run", "--once", file});
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  // interval, statsu, duplicate name, unknown variable, methd.
+  std::regex located(tmp.path() + "/broken.toml:[0-9]+:[0-9]+: ");
+  const auto n = std::distance(std::sregex_iterator(o.err.begin(), o.err.end(), located), std::sregex_iterator());
+  EXPECT_EQ(n, 5) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("broken.toml:2:12: "));
+  EXPECT_THAT(o.err, HasSubstr("did you mean 'status'"));
+  EXPECT_THAT(o.err, HasSubstr("did you mean 'method'"));
+  EXPECT_THAT(o.err, HasSubstr("duplicate step name 'a'"));
+  EXPECT_THAT(o.err, HasSubstr("nope"));
+  // `check` reports the same and also exits 2.
+  Output c = testing_support::run({prober(), "check", file});
+  EXPECT_EQ(c.exit_code, 2);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(testing_support::run({prober(), "run", "--once"}).exit_code, 2);
+  EXPECT_EQ(testing_support::run({prober(), "frobnicate"}).exit_code, 2);
+  Output o = testing_support::run({prober(), "run", "--once", "--jsn", "x", "a.toml"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_THAT(o.err, HasSubstr("unknown option '--jsn'"));
+  Output missing = testing_support::run({prober(), "run", "--once", "/nonexistent/journeys"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("/nonexistent/journeys"));
+}
+
+TEST(Check, ListsStaticCoverageGaps) {
+  TempDir tmp;
+  const std::string file = tmp.write("gappy.toml", R"(name = "gappy"
+[[steps]]
+name = "only-status"
+request = { url = "http://127.0.0.1:1/" }
+expect = { status = 200 }
+)");
+  // Environment references resolve at load time, for `check` as for `run`.
+  Output o = testing_support::run({prober(), "check", file, examples() + "/journeys"},
+                                  {{"SHOP_URL", "http://127.0.0.1:1"}});
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("status_only"));
+  EXPECT_THAT(o.out, HasSubstr("no_latency"));
+  EXPECT_THAT(o.out, HasSubstr("no_slo"));
+  EXPECT_THAT(o.out, HasSubstr("'only-status'"));
+}
+
+// Each misbehaviour of the target gives an exact, distinct result.
+struct Misbehaviour {
+  const char* name;
+  const char* step_toml;  // with {URL}
+  const char* result;
+  const char* reason;
+  const char* message_part;
+};
+
+class Misbehaving : public testing::TestWithParam<Misbehaviour> {};
+
+TEST_P(Misbehaving, GivesTheExactStepResult) {
+  const Misbehaviour& m = GetParam();
+  Server bad({badserver(), "--port", "0"});
+  TempDir tmp;
+  std::string toml = std::string("name = \"hostile\"\ntimeout = \"10s\"\n\n[[steps]]\nname = \"s\"\n") +
+                     m.step_toml + "\n\n[[steps]]\nname = \"after\"\nrequest = { url = \"{URL}/ok\" }\n";
+  for (auto pos = toml.find("{URL}"); pos != std::string::npos; pos = toml.find("{URL}"))
+    toml.replace(pos, 5, bad.url());
+  for (auto pos = toml.find("{CLOSED}"); pos != std::string::npos; pos = toml.find("{CLOSED}"))
+    toml.replace(pos, 8, "http://127.0.0.1:" + std::to_string(closed_port()));
+  const std::string file = tmp.write("j.toml", toml);
+  const std::string json_path = tmp.path() + "/out.json";
+  Output o = testing_support::run({prober(), "run", "--once", file, "--json", json_path});
+  ASSERT_NE(o.exit_code, 2) << o.err;
+  json doc = json::parse(testing_support::read_file(json_path));
+  const json& s = step(doc, "hostile", "s");
+  EXPECT_EQ(s["result"], m.result) << s.dump(2);
+  EXPECT_EQ(s["reason"], m.reason) << s.dump(2);
+  EXPECT_THAT(s["message"].get<std::string>(), HasSubstr(m.message_part)) << s.dump(2);
+  const bool good = std::string(m.result) == "good";
+  EXPECT_EQ(o.exit_code, good ? 0 : 1);
+  EXPECT_EQ(step(doc, "hostile", "after")["result"], good ? "good" : "skipped");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Loopback, Misbehaving,
+    testing::Values(
+        Misbehaviour{"ok", R"(request = { url = "{URL}/ok" }
+expect = { status = 200, json = [ { path = "$.ok", equals = true } ] })", "good", "", ""},
+        Misbehaviour{"server_error", R"(request = { url = "{URL}/status/500" }
+expect = { status = "2xx" })", "bad", "status", "status: expected 2xx, got 500"},
+        Misbehaviour{"slow_past_timeout", R"(request = { url = "{URL}/slow?ms=3000" }
+timeout = "300ms")", "bad", "timeout", "no complete answer within 300ms"},
+        Misbehaviour{"invalid_json", R"(request = { url = "{URL}/invalid-json" }
+expect = { json = [ { path = "$.items", exists = true } ] })", "bad", "json", "could not evaluate"},
+        Misbehaviour{"reset_mid_body", R"(request = { url = "{URL}/reset" })", "bad", "recv", ""},
+        Misbehaviour{"redirect_loop", R"(request = { url = "{URL}/redirect-loop" }
+follow_redirects = 5)", "bad", "redirect", "redirect"},
+        Misbehaviour{"redirect_chain_followed", R"(request = { url = "{URL}/redirect/3" }
+follow_redirects = 5
+expect = { status = 200 })", "good", "", ""},
+        Misbehaviour{"redirect_not_followed", R"(request = { url = "{URL}/redirect/3" }
+expect = { status = 200 })", "bad", "status", "got 302"},
+        Misbehaviour{"body_over_limit", R"(request = { url = "{URL}/big?bytes=200000" }
+max_body_bytes = 100000)", "bad", "body_too_large", "max_body_bytes (100000)"},
+        Misbehaviour{"endless_body", R"(request = { url = "{URL}/endless" }
+max_body_bytes = 100000)", "bad", "body_too_large", "max_body_bytes (100000)"},
+        Misbehaviour{"never_answers", R"(request = { url = "{URL}/never" }
+timeout = "300ms")", "bad", "timeout", "300ms"},
+        Misbehaviour{"connection_refused", R"(request = { url = "{CLOSED}/" })", "bad", "connect", ""},
+        Misbehaviour{"capture_missing", R"(request = { url = "{URL}/ok" }
+capture = { t = { json = "$.token" } })", "bad", "capture", "capture 't'"}),
+    [](const testing::TestParamInfo<Misbehaviour>& info) { return std::string(info.param.name); });
+
+}  // namespace
