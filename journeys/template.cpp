@@ -434,6 +434,7 @@ bool Template::render(const Scope& scope, Rendered& out, std::string* error) con
     for (Part::Filter f : p->filters)
       v = apply_filter(f, v);
     out.shown += secret ? std::string(kHidden) : v;
+    if (secret && !v.empty()) out.secret_values.push_back(v);
     out.value += v;
     out.secret = out.secret || secret;
   }

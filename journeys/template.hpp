@@ -49,6 +49,9 @@ struct Rendered {
   std::string value;  // what is sent
   std::string shown;  // what may be displayed: secrets replaced by "***"
   bool secret = false;  // some part of it was secret
+  // Each secret part exactly as sent (after filters), so a caller can register it with the
+  // run's Scope::add_secret_value and hide it wherever the target echoes it back.
+  std::vector<std::string> secret_values;
 };
 
 // Looks up an environment variable; injected so tests do not touch the real environment.

@@ -59,14 +59,19 @@ struct Built {
 
 // Renders every template of the step's request. On a missing variable returns false with
 // *error naming the field.
-bool build_request(const journeys::Step& step, const journeys::Scope& scope,
+bool build_request(const journeys::Step& step, journeys::Scope& scope,
                    const Location& location, Built& out, std::string* error) {
   const journeys::Request& rq = step.request;
   transport::HttpRequest& req = out.request;
   Rendered r;
   std::string err;
   auto render = [&](const journeys::Template& t, std::string_view field) {
-    if (t.render(scope, r, &err)) return true;
+    if (t.render(scope, r, &err)) {
+      // Whatever secret goes out may come back (an echoing server, an error page): from now
+      // on the run hides it in every message.
+      for (auto& v : r.secret_values) scope.add_secret_value(std::move(v));
+      return true;
+    }
     *error = std::string(field) + ": " + err;
     return false;
   };
@@ -197,6 +202,7 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
       break;
     }
     scope.set(var.name, r.value, var.secret || r.secret);
+    for (auto& v : r.secret_values) scope.add_secret_value(std::move(v));
   }
 
   transport::Session session;

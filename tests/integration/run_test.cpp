@@ -138,6 +138,56 @@ TEST(DemoShop, AFailedStepSkipsTheRest) {
   EXPECT_EQ(last["message"], "not run: step 'addToCart' failed");
 }
 
+TEST(Secrets, NeverAppearInAnyOutputEvenWhenTheTargetEchoesThem) {
+  const std::string token = "s3cr3t-T0ken-9f8e7d";
+  const std::string token_b64 = "czNjcjN0LVQwa2VuLTlmOGU3ZA==";
+  const std::string other = "0ther-S3cret-42";
+  Server bad({badserver(), "--port", "0"});
+  TempDir tmp;
+  std::string toml = R"(name = "secrets"
+[vars]
+key = "{{env.API_TOKEN}}"
+
+[[steps]]
+name = "echo"
+request = { method = "POST", url = "{URL}/echo?q={{env.API_TOKEN}}", headers = { Authorization = "Bearer {{env.API_TOKEN}}", X-Key = "{{key | base64}}" }, body = "token={{key}}" }
+expect = { status = 200, json = [ { path = "$.headers.authorization", type = "string" } ] }
+capture = { echoed = { json = "$.headers.authorization" } }
+
+[[steps]]
+name = "reuse"
+request = { url = "{URL}/echo?again={{echoed | urlencode}}", headers = { X-Key = "{{key | base64}}", X-Inline = "{{env.OTHER_SECRET}}" } }
+expect = { body_contains = "definitely-not-there", json = [ { path = "$.headers.x-key", equals = "nope" }, { path = "$.headers.x-inline", equals = "nope" } ] }
+)";
+  for (auto pos = toml.find("{URL}"); pos != std::string::npos; pos = toml.find("{URL}"))
+    toml.replace(pos, 5, bad.url());
+  const std::string file = tmp.write("secrets.toml", toml);
+  const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
+  Output o = testing_support::run({prober(), "run", "--once", file, "--json", json_path, "--junit", junit_path},
+                                  {{"API_TOKEN", token}, {"OTHER_SECRET", other}});
+  ASSERT_EQ(o.exit_code, 1) << o.out << o.err;
+  const std::string json_text = testing_support::read_file(json_path);
+  const std::string junit_text = testing_support::read_file(junit_path);
+  for (const std::string* text : std::vector<const std::string*>{&o.out, &o.err, &json_text, &junit_text}) {
+    EXPECT_EQ(text->find(token), std::string::npos) << *text;
+    EXPECT_EQ(text->find(token_b64), std::string::npos) << *text;
+    EXPECT_EQ(text->find("s3cr3t"), std::string::npos) << *text;
+    EXPECT_EQ(text->find(other), std::string::npos) << *text;
+  }
+  // The run really sent it and really failed on the echo, and says so with *** in place.
+  json doc = json::parse(json_text);
+  EXPECT_EQ(step(doc, "secrets", "echo")["result"], "good");
+  EXPECT_EQ(step(doc, "secrets", "echo")["url"].get<std::string>().find("q=***"), bad.url().size() + 6);
+  const json& reuse = step(doc, "secrets", "reuse");
+  EXPECT_EQ(reuse["result"], "bad");
+  EXPECT_THAT(reuse["url"].get<std::string>(), HasSubstr("again=***"));
+  // Both echoed values were compared (so they were in the body) and shown hidden.
+  ASSERT_EQ(reuse["failed_checks"].size(), 3u) << reuse.dump(2);
+  EXPECT_EQ(reuse["failed_checks"][1]["actual"], "\"***\"");
+  EXPECT_EQ(reuse["failed_checks"][2]["actual"], "\"***\"");
+  EXPECT_THAT(json_text, HasSubstr("***"));
+}
+
 TEST(Journeys, FiveMistakesGiveFiveLocatedErrorsAndExitTwo) {
   TempDir tmp;
   const std::string file = tmp.write("broken.toml", R"(name = "broken"
