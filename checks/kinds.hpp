@@ -46,32 +46,7 @@ void build_tls(const toml::node& value, journeys::CheckBuilder& b, Checks& out);
 
 namespace detail {
 
-// "a string", "an integer"... for "expected X, not Y" messages.
-inline std::string_view type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
+using journeys::type_name;
 
 // Reports "<field> must be <expected>, not <a type>" at n.
 inline void wrong_type(journeys::CheckBuilder& b, const toml::node& n, std::string_view field,

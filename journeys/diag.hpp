@@ -87,6 +87,10 @@ class LoadError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
+// "a string", "an integer", "a table"...: a TOML value's type for messages such as
+// "'interval' must be a string, not an integer".
+std::string_view type_name(const toml::node& n);
+
 // The closest candidate by edit distance ("latency_ms" for "latncy_ms"), or "" if none is close.
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
 

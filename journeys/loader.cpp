@@ -112,31 +112,6 @@ std::string with_hint(std::string message, std::string_view word,
 // ---------------------------------------------------------------------------------------------
 // Typed reads. Each reports a wrong type at the value and returns nullopt.
 
-std::string_view type_name(const toml::node& n) {
-  switch (n.type()) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
 
 // A scalar as TOML writes it: 2, 1.5, true, 1979-05-27T07:32:00Z.
 std::string scalar_text(const toml::node& n) {

@@ -318,30 +318,25 @@ int Client::on_socket(CURL*, int fd, int what, void* clientp, void*) {
 // asio's waits are one-shot (and re-arming re-checks readiness, so unread data is seen).
 void Client::arm(const std::shared_ptr<Socket>& s) {
   using boost::asio::posix::stream_descriptor;
-  if ((s->want & CURL_POLL_IN) && !s->reading) {
-    s->reading = true;
-    s->sd.async_wait(stream_descriptor::wait_read,
-                     [this, s, alive = alive_](const boost::system::error_code& ec) {
-                       s->reading = false;
-                       if (!*alive || s->released || ec == boost::asio::error::operation_aborted)
-                         return;
-                       if (!(s->want & CURL_POLL_IN)) return;
-                       action(s->fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
-                       if (!s->released) arm(s);
-                     });
-  }
-  if ((s->want & CURL_POLL_OUT) && !s->writing) {
-    s->writing = true;
-    s->sd.async_wait(stream_descriptor::wait_write,
-                     [this, s, alive = alive_](const boost::system::error_code& ec) {
-                       s->writing = false;
-                       if (!*alive || s->released || ec == boost::asio::error::operation_aborted)
-                         return;
-                       if (!(s->want & CURL_POLL_OUT)) return;
-                       action(s->fd, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
-                       if (!s->released) arm(s);
-                     });
-  }
+  arm_direction(s, CURL_POLL_IN, &Socket::reading, stream_descriptor::wait_read, CURL_CSELECT_IN);
+  arm_direction(s, CURL_POLL_OUT, &Socket::writing, stream_descriptor::wait_write,
+                CURL_CSELECT_OUT);
+}
+
+void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
+                           int wait_type, int select_flag) {
+  if (!(s->want & poll_flag) || (*s).*pending) return;
+  (*s).*pending = true;
+  s->sd.async_wait(
+      static_cast<boost::asio::posix::descriptor_base::wait_type>(wait_type),
+      [this, s, poll_flag, pending, select_flag,
+       alive = alive_](const boost::system::error_code& ec) {
+        (*s).*pending = false;
+        if (!*alive || s->released || ec == boost::asio::error::operation_aborted) return;
+        if (!(s->want & poll_flag)) return;  // curl lost interest meanwhile
+        action(s->fd, ec ? CURL_CSELECT_ERR : select_flag);
+        if (!s->released) arm(s);
+      });
 }
 
 int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {

@@ -125,6 +125,8 @@ class Client {
   static int on_socket(CURL* easy, int fd, int what, void* clientp, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
   void arm(const std::shared_ptr<Socket>& s);
+  void arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
+                     int wait_type, int select_flag);
   void action(int fd, int events);
   void collect_done();
   void abort(Session& session);

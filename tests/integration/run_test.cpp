@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "proc.hpp"
+#include "tests/support/proc.hpp"
 
 #include <netinet/in.h>
 #include <sys/socket.h>

@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "../integration/proc.hpp"
+#include "tests/support/proc.hpp"
 
 namespace {
 

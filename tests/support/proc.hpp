@@ -8,7 +8,11 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+
 #include <sys/types.h>
+
+#include "tests/support/child.hpp"
 
 namespace testing_support {
 
@@ -23,8 +27,9 @@ struct Output {
 Output run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-// A server child: started on construction, waits for its "listening on URL" line, killed
-// (SIGTERM, then SIGKILL) on destruction. Throws std::runtime_error if it does not start.
+// A server child (a support::Child): started on construction, waits for its
+// "listening on URL" line, stopped (SIGTERM, then SIGKILL) on destruction. Throws
+// std::runtime_error if it does not start.
 class Server {
  public:
   explicit Server(std::vector<std::string> argv,
@@ -34,13 +39,12 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   const std::string& url() const { return url_; }  // "http://127.0.0.1:PORT"
-  pid_t pid() const { return pid_; }
-  // Sends SIGTERM and waits; returns the exit code (-1 on timeout or signal).
+  pid_t pid() const { return child_ ? child_->pid() : -1; }
+  // Sends SIGTERM and waits; returns the exit code (128 + signal if killed), -1 if stopped.
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
+  std::unique_ptr<support::Child> child_;
   std::string url_;
 };
 

@@ -1,4 +1,4 @@
-#include "proc.hpp"
+#include "tests/support/proc.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -10,7 +10,6 @@
 #include <thread>
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,48 +87,27 @@ Output run(const std::vector<std::string>& argv_in, const std::map<std::string, 
 }
 
 Server::Server(std::vector<std::string> argv, std::chrono::milliseconds startup) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  auto av = cstrings(argv);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    ::dup2(fds[1], 1);
-    ::execv(av[0], av.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  out_fd_ = fds[0];
-  // Read stdout until the "listening on URL" line.
-  std::string buf;
+  child_ = std::make_unique<support::Child>(argv);
   const auto deadline = Clock::now() + startup;
   while (Clock::now() < deadline) {
-    pollfd p{out_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    char chunk[256];
-    ssize_t n = ::read(out_fd_, chunk, sizeof chunk);
-    if (n <= 0) break;
-    buf.append(chunk, static_cast<std::size_t>(n));
-    auto pos = buf.find("listening on ");
-    auto nl = buf.find('\n', pos == std::string::npos ? 0 : pos);
-    if (pos != std::string::npos && nl != std::string::npos) {
-      url_ = buf.substr(pos + 13, nl - pos - 13);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    std::optional<std::string> line = child_->read_line(left);
+    if (!line) break;
+    if (support::port_from_banner(*line) != 0) {
+      url_ = line->substr(std::string_view("listening on ").size());
       return;
     }
   }
   stop(std::chrono::seconds(2));
-  throw std::runtime_error("server " + argv[0] + " did not start: " + buf);
+  throw std::runtime_error("server " + argv.at(0) + " did not print 'listening on URL'");
 }
 
 Server::~Server() { stop(); }
 
 int Server::stop(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  int rc = wait_until(pid_, Clock::now() + timeout);
-  pid_ = -1;
-  if (out_fd_ >= 0) ::close(out_fd_);
-  out_fd_ = -1;
+  if (!child_) return -1;
+  const int rc = child_->terminate(timeout);
+  child_.reset();
   return rc;
 }
 
