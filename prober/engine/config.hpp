@@ -1,0 +1,57 @@
+#pragma once
+// The prober config file (prober.toml): this process's location, in-process vantage points,
+// scheduler settings, sinks. Everything is optional: with no file there is one location
+// "local" with the host's network defaults.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "journeys/diag.hpp"
+#include "prober/engine/location.hpp"
+
+namespace prober::engine {
+
+struct SchedulerOptions {
+  // A run that starts later than its slot by more than this is recorded as invalid
+  // (late_start): the prober, not the target, was slow.
+  std::chrono::milliseconds late_threshold{1000};
+  // Random delay added to each slot, uniformly in [0, jitter).
+  std::chrono::milliseconds jitter{0};
+  // On SIGTERM/SIGINT, runs in flight get this long to finish; then they are cancelled and
+  // recorded as invalid (cancelled).
+  std::chrono::milliseconds grace{10000};
+  // The event loop is "stalled" when a 100 ms tick fires later than this; runs that were in
+  // flight then are recorded as invalid.
+  std::chrono::milliseconds stall_threshold{250};
+};
+
+struct Config {
+  std::string file;                // "" when built from defaults
+  std::string location = "local";  // this process's location in a regional fleet
+  std::string data_dir = "prober-data";
+  // In-process vantage points. Empty: one location named `location` with no network profile.
+  std::vector<Location> locations;
+  std::map<std::string, std::map<std::string, std::string>> location_labels;  // name -> labels
+  SchedulerOptions scheduler;
+  std::string log_format = "text";  // "text" or "json"
+  // [sinks.*] tables are validated and interpreted by the sinks (later); kept here as TOML
+  // source text per sink name so the config stays one file.
+  std::map<std::string, std::string> sinks;
+};
+
+// Loads a config file. Throws journeys::LoadError with every problem at file:line:col
+// (unknown keys with a did-you-mean, wrong types, bad durations, a source_address that is not
+// an IP address, a proxy URL that is not http/https/socks5, malformed resolve entries
+// "host:port:address", ip_version other than 4 or 6, duplicate location names).
+Config load_config(const std::string& path);
+Config load_config_string(const std::string& text, const std::string& file_name);
+
+// The locations to run from: config.locations if any, else one named config.location. If
+// only is non-empty (--location NAME), keep only that one (a config without [locations]
+// gets one location of that name). Throws std::runtime_error for an unknown name.
+std::vector<Location> select_locations(const Config& config, const std::string& only);
+
+}  // namespace prober::engine
