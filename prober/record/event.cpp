@@ -33,6 +33,7 @@ std::string_view to_string(Reason r) {
     case Reason::protocol: return "protocol";
     case Reason::template_error: return "template";
     case Reason::late_start: return "late_start";
+    case Reason::loop_stall: return "loop_stall";
     case Reason::local_resource: return "local_resource";
     case Reason::cancelled: return "cancelled";
     case Reason::internal: return "internal";
@@ -41,7 +42,7 @@ std::string_view to_string(Reason r) {
 }
 
 bool is_invalid_reason(Reason r) {
-  return r == Reason::late_start || r == Reason::local_resource || r == Reason::cancelled ||
+  return r == Reason::late_start || r == Reason::loop_stall || r == Reason::local_resource || r == Reason::cancelled ||
          r == Reason::internal;
 }
 

@@ -42,6 +42,7 @@ enum class Reason {
   template_error,  // a template could not be rendered at run time
   // invalid: the prober's own fault
   late_start,      // started later than its slot by more than the threshold
+  loop_stall,      // the event loop stalled while it was in flight: timings are suspect
   local_resource,  // out of file descriptors, memory, ports
   cancelled,       // shut down before it finished
   internal,        // a bug or an unexpected local error

@@ -5,6 +5,7 @@
 //
 // Threading: used from the io_context thread only.
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <ostream>
@@ -53,6 +54,9 @@ struct StepStats {
   std::map<Reason, std::uint64_t> bad_by_reason, invalid_by_reason;
   Histogram latency;  // total latency of valid (good or bad) attempts that got an answer
   std::string last_bad_message;
+  // Index of the step in its journey (as last seen), so reports list steps in journey order
+  // rather than by name.
+  std::size_t position = 0;
   std::uint64_t valid() const { return good + bad; }
 };
 
@@ -88,6 +92,9 @@ class Recorder {
 
 // good / valid in percent; nullopt-like NaN avoided: returns -1 when valid == 0.
 double sli_percent(std::uint64_t good, std::uint64_t valid);
+// good / valid for people: "99.50%", rounded down to 0.01 % so that "100.00%" means no bad
+// event at all; "-" when valid == 0.
+std::string format_sli(std::uint64_t good, std::uint64_t valid);
 
 // The per-step summary table printed at the end of a daemon run or the demo: journey, location,
 // step, valid, good, SLI %, p50 / p95 latency, invalid, top bad reason with its count.

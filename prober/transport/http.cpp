@@ -82,6 +82,7 @@ std::string_view to_string(Failure f) {
     case Failure::send: return "send";
     case Failure::protocol: return "protocol";
     case Failure::local_resource: return "local_resource";
+    case Failure::cancelled: return "cancelled";
     case Failure::internal: return "internal";
   }
   return "unknown";
@@ -142,14 +143,28 @@ struct Session::Transfer {
   }
 };
 
-Session::Session() {
-  ensure_curl_global();
-  easy_ = curl_easy_init();
+EasyPool::~EasyPool() {
+  for (CURL* e : idle_) curl_easy_cleanup(e);
 }
+
+CURL* EasyPool::acquire() {
+  if (idle_.empty()) return curl_easy_init();
+  CURL* e = idle_.back();
+  idle_.pop_back();
+  return e;
+}
+
+void EasyPool::release(CURL* easy) {
+  curl_easy_setopt(easy, CURLOPT_COOKIEFILE, "");  // the engine must be on to be cleared
+  curl_easy_setopt(easy, CURLOPT_COOKIELIST, "ALL");
+  idle_.push_back(easy);
+}
+
+Session::Session() { ensure_curl_global(); }
 
 Session::~Session() {
   if (client_ != nullptr) client_->abort(*this);
-  curl_easy_cleanup(easy_);
+  if (easy_ != nullptr) pool_->release(easy_);
 }
 
 // A socket curl asked us to watch. The stream_descriptor only waits for readiness: curl
@@ -198,8 +213,25 @@ void Client::abort(Session& session) {
   active_.erase(&session);
 }
 
+void Client::cancel(Session& session) {
+  if (session.client_ != this || !session.transfer_) return;
+  curl_multi_remove_handle(multi_, session.easy_);
+  std::unique_ptr<Session::Transfer> t = std::move(session.transfer_);
+  session.client_ = nullptr;
+  active_.erase(&session);
+  t->result.failure = Failure::cancelled;
+  t->result.message = "cancelled by the prober";
+  boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {
+    if (*alive) t->done(std::move(t->result));
+  });
+}
+
 void Client::start(Session& session, const HttpRequest& req, Done done) {
   assert(!session.busy());
+  if (session.easy_ == nullptr) {
+    session.pool_ = pool_;
+    session.easy_ = pool_->acquire();
+  }
   CURL* e = session.easy_;
   // Reset keeps the handle's cookies, connection and DNS caches: exactly the per-run state
   // we want to keep between steps; every option is set again below.
@@ -288,7 +320,11 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
       d(std::move(failed));
     });
   }
-  // curl now calls on_timer (usually with 0 ms) and the transfer begins from the loop.
+  // curl's clock for this transfer is running: begin now (resolve, connect) rather than on
+  // the next turn of the loop, or a burst of starts would count its own queueing as the
+  // target's connect time. Safe: start() is never called from inside a curl callback
+  // (completions are posted).
+  action(CURL_SOCKET_TIMEOUT, 0);
 }
 
 int Client::on_socket(CURL*, int fd, int what, void* clientp, void*) {
@@ -342,8 +378,11 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
 int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
   auto* self = static_cast<Client*>(clientp);
   if (!*self->alive_) return 0;
+  // "As soon as possible" again while a 0 ms wait is pending: that wait serves both.
+  if (timeout_ms == 0 && self->zero_timer_pending_) return 0;
   const std::uint64_t generation = ++self->timer_generation_;
   self->timer_.cancel();
+  self->zero_timer_pending_ = timeout_ms == 0;
   if (timeout_ms < 0) return 0;  // delete the timer
   // 0 ms means "call socket_action as soon as possible": the wait completes on the next turn
   // of the loop, never re-entering curl from inside its own callback.
@@ -351,6 +390,7 @@ int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
   self->timer_.async_wait(
       [self, generation, alive = self->alive_](const boost::system::error_code& ec) {
         if (ec || !*alive || generation != self->timer_generation_) return;
+        self->zero_timer_pending_ = false;
         self->action(CURL_SOCKET_TIMEOUT, 0);
       });
   return 0;

@@ -60,6 +60,7 @@ enum class Failure {
   send,
   protocol,
   local_resource,  // EMFILE, ENOMEM...: the prober's fault, not the target's
+  cancelled,       // Client::cancel: the prober gave up (shutdown)
   internal,
 };
 
@@ -70,6 +71,21 @@ struct HttpResult {
 };
 
 class Client;
+
+// Idle curl easy handles, reused across runs: a fresh handle page-faults tens of KiB of
+// buffers on its first transfer, which at a burst of hundreds of starts shows up as the
+// prober's own latency. Shared by the client and the sessions holding its handles, so either
+// may go first.
+class EasyPool {
+ public:
+  ~EasyPool();
+  CURL* acquire();
+  // Clears the handle's cookies (runs never see each other's) and keeps it for the next run.
+  void release(CURL* easy);
+
+ private:
+  std::vector<CURL*> idle_;
+};
 
 // One run's HTTP state: a curl easy handle whose cookie jar lives as long as the session, so
 // steps of one run share cookies and runs never see each other's. At most one request at a
@@ -86,7 +102,8 @@ class Session {
  private:
   friend class Client;
   struct Transfer;
-  CURL* easy_ = nullptr;
+  CURL* easy_ = nullptr;  // from pool_, on the first request
+  std::shared_ptr<EasyPool> pool_;
   Client* client_ = nullptr;  // set while a transfer is in flight
   std::unique_ptr<Transfer> transfer_;
 };
@@ -115,6 +132,10 @@ class Client {
         token);
   }
 
+  // Ends the session's transfer now: its completion is called (posted) with
+  // Failure::cancelled. No-op when the session has nothing in flight.
+  void cancel(Session& session);
+
   std::size_t in_flight() const { return active_.size(); }
   boost::asio::io_context& io() { return io_; }
 
@@ -135,6 +156,8 @@ class Client {
   CURLM* multi_ = nullptr;
   boost::asio::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
+  bool zero_timer_pending_ = false;  // curl asks for "0 ms" once per added handle: arm once
+  std::shared_ptr<EasyPool> pool_ = std::make_shared<EasyPool>();
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   std::unordered_set<Session*> active_;  // sessions with a transfer in flight
   std::shared_ptr<bool> alive_;  // handlers posted by this client check it before running

@@ -1,1 +1,601 @@
-// implemented by its owner
+// The prober config (prober.toml): every field of a full file lands in the struct, an empty
+// file gives the defaults, every error class has its exact message and position, and
+// select_locations picks what --location asks for.
+#include "prober/engine/config.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include "journeys/duration.hpp"
+
+namespace prober::engine {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using journeys::Diagnostic;
+using journeys::LoadError;
+
+Config load(const std::string& text) {
+  return load_config_string(text, "p.toml");
+}
+
+// Every diagnostic of a text that must not load, as "file:line:col: context: message".
+std::vector<std::string> errors_of(const std::string& text) {
+  try {
+    load(text);
+  } catch (const LoadError& e) {
+    std::vector<std::string> out;
+    for (const Diagnostic& d : e.diagnostics())
+      out.push_back(d.str());
+    return out;
+  }
+  ADD_FAILURE() << "loaded without errors:\n" << text;
+  return {};
+}
+
+std::string duration_error(std::string_view text) {
+  std::string err;
+  EXPECT_FALSE(journeys::parse_duration(text, &err));
+  return err;
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full file
+
+TEST(Config, FullFileLandsInTheStruct) {
+  Config c = load(R"(location = "eu-west"
+data_dir = "/var/lib/prober"
+log_format = "json"
+
+[scheduler]
+late_threshold = "2s"
+jitter = "1.5s"
+grace = "30s"
+stall_threshold = "100ms"
+
+[locations.edge-b]
+source_address = "127.0.0.3"
+ip_version = 4
+headers = { X-Probe-Location = "edge-b", X-Num = 7 }
+labels = { region = "eu", rack = 3 }
+
+[locations.edge-a]
+interface = "eth1"
+
+[locations."via.proxy"]
+proxy = "socks5h://user:pw@127.0.0.1:1080"
+resolve = ["shop.example:443:127.0.0.1", "api.example:8443:[::1],127.0.0.1"]
+
+[locations.v6]
+source_address = "::1"
+ip_version = 6
+
+[locations.plain]
+labels = { tier = "gold" }
+
+[sinks.prometheus]
+listen = "127.0.0.1:9464"
+
+[sinks.future_thing]
+url = "http://127.0.0.1:1/x"
+[sinks.future_thing.tls]
+verify = false
+)");
+  EXPECT_EQ(c.file, "p.toml");
+  EXPECT_EQ(c.location, "eu-west");
+  EXPECT_EQ(c.data_dir, "/var/lib/prober");
+  EXPECT_EQ(c.log_format, "json");
+  EXPECT_EQ(c.scheduler.late_threshold, 2s);
+  EXPECT_EQ(c.scheduler.jitter, 1500ms);
+  EXPECT_EQ(c.scheduler.grace, 30s);
+  EXPECT_EQ(c.scheduler.stall_threshold, 100ms);
+
+  // File order, not key order.
+  ASSERT_EQ(c.locations.size(), 5u);
+  const Location& b = c.locations[0];
+  EXPECT_EQ(b.name, "edge-b");
+  ASSERT_TRUE(b.net);
+  EXPECT_EQ(b.net->source_address, "127.0.0.3");
+  EXPECT_EQ(b.net->interface, "");
+  EXPECT_EQ(b.net->proxy, "");
+  EXPECT_TRUE(b.net->resolve.empty());
+  EXPECT_EQ(b.net->ip_version, 4);
+  ASSERT_EQ(b.headers.size(), 2u);
+  EXPECT_EQ(b.headers[0].name, "X-Probe-Location");
+  EXPECT_EQ(b.headers[0].value, "edge-b");
+  EXPECT_EQ(b.headers[1].name, "X-Num");
+  EXPECT_EQ(b.headers[1].value, "7");
+
+  const Location& a = c.locations[1];
+  EXPECT_EQ(a.name, "edge-a");
+  ASSERT_TRUE(a.net);
+  EXPECT_EQ(a.net->interface, "eth1");
+  EXPECT_EQ(a.net->source_address, "");
+  EXPECT_EQ(a.net->ip_version, 0);
+  EXPECT_TRUE(a.headers.empty());
+
+  const Location& p = c.locations[2];
+  EXPECT_EQ(p.name, "via.proxy");
+  ASSERT_TRUE(p.net);
+  EXPECT_EQ(p.net->proxy, "socks5h://user:pw@127.0.0.1:1080");
+  EXPECT_EQ(p.net->resolve, (std::vector<std::string>{"shop.example:443:127.0.0.1",
+                                                      "api.example:8443:[::1],127.0.0.1"}));
+
+  const Location& v6 = c.locations[3];
+  EXPECT_EQ(v6.name, "v6");
+  ASSERT_TRUE(v6.net);
+  EXPECT_EQ(v6.net->source_address, "::1");
+  EXPECT_EQ(v6.net->ip_version, 6);
+
+  // Labels only: no network profile, the host's defaults.
+  const Location& plain = c.locations[4];
+  EXPECT_EQ(plain.name, "plain");
+  EXPECT_FALSE(plain.net);
+
+  using Labels = std::map<std::string, std::string>;
+  EXPECT_EQ(c.location_labels,
+            (std::map<std::string, Labels>{{"edge-b", Labels{{"region", "eu"}, {"rack", "3"}}},
+                                           {"plain", Labels{{"tier", "gold"}}}}));
+
+  // Sinks are kept as TOML text that reads back to the same table.
+  ASSERT_EQ(c.sinks.size(), 2u);
+  toml::table prometheus = toml::parse(c.sinks.at("prometheus"));
+  EXPECT_EQ(prometheus, toml::table({{"listen", "127.0.0.1:9464"}}));
+  toml::table future = toml::parse(c.sinks.at("future_thing"));
+  EXPECT_EQ(future.at_path("url").value<std::string>(), "http://127.0.0.1:1/x");
+  EXPECT_EQ(future.at_path("tls.verify").value<bool>(), false);
+  EXPECT_EQ(c.sink_positions.at("prometheus").line, 31);
+  EXPECT_EQ(c.sink_positions.at("prometheus").file, "p.toml");
+  EXPECT_EQ(c.sink_positions.at("future_thing").line, 34);
+}
+
+TEST(Config, EmptyFileGivesTheDefaults) {
+  Config c = load("");
+  Config defaults;
+  EXPECT_EQ(c.file, "p.toml");
+  EXPECT_EQ(c.location, "local");
+  EXPECT_EQ(c.data_dir, "prober-data");
+  EXPECT_EQ(c.log_format, "text");
+  EXPECT_TRUE(c.locations.empty());
+  EXPECT_TRUE(c.location_labels.empty());
+  EXPECT_TRUE(c.sinks.empty());
+  EXPECT_EQ(c.scheduler.late_threshold, defaults.scheduler.late_threshold);
+  EXPECT_EQ(c.scheduler.jitter, defaults.scheduler.jitter);
+  EXPECT_EQ(c.scheduler.grace, defaults.scheduler.grace);
+  EXPECT_EQ(c.scheduler.stall_threshold, defaults.scheduler.stall_threshold);
+  EXPECT_EQ(defaults.scheduler.late_threshold, 1s);
+  EXPECT_EQ(defaults.scheduler.grace, 10s);
+}
+
+TEST(Config, SmallValues) {
+  Config c = load(
+      "[scheduler]\njitter = \"0s\"\nlate_threshold = \"1ms\"\n"
+      "[locations.empty]\n[sinks.bare]\n");
+  EXPECT_EQ(c.scheduler.jitter, 0ms);
+  EXPECT_EQ(c.scheduler.late_threshold, 1ms);
+  ASSERT_EQ(c.locations.size(), 1u);
+  EXPECT_FALSE(c.locations[0].net);
+  EXPECT_EQ(c.sinks.at("bare"), "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors, one class per case
+
+struct ErrorCase {
+  std::string name;
+  std::string toml;
+  std::vector<std::string> expected;
+};
+
+void PrintTo(const ErrorCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class ConfigErrors : public testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ConfigErrors, ReportsExactDiagnostics) {
+  EXPECT_EQ(errors_of(GetParam().toml), GetParam().expected);
+}
+
+const std::string kEdge = "[locations.edge-a]\n";
+
+std::vector<ErrorCase> error_cases() {
+  return {
+      // --- top level
+      {"unknown_key",
+       "locaton = \"x\"\n",
+       {"p.toml:1:11: unknown key 'locaton' (did you mean 'location'?)"}},
+      {"unknown_key_without_hint", "colour = 1\n", {"p.toml:1:10: unknown key 'colour'"}},
+      {"location_type",
+       "location = 3\n",
+       {"p.toml:1:12: 'location' must be a string, not an integer"}},
+      {"location_name",
+       "location = \"eu west\"\n",
+       {"p.toml:1:12: invalid location name 'eu west': use letters, digits, '_', '-' and '.'"}},
+      {"data_dir_type",
+       "data_dir = [\"a\"]\n",
+       {"p.toml:1:12: 'data_dir' must be a string, not an array"}},
+      {"data_dir_empty", "data_dir = \"\"\n", {"p.toml:1:12: 'data_dir' must not be empty"}},
+      {"log_format",
+       "log_format = \"xml\"\n",
+       {"p.toml:1:14: 'log_format' must be 'text' or 'json', not 'xml'"}},
+      // --- scheduler
+      {"scheduler_type",
+       "scheduler = 1\n",
+       {"p.toml:1:13: 'scheduler' must be a table, not an integer"}},
+      {"scheduler_unknown_key",
+       "[scheduler]\njiter = \"1s\"\n",
+       {"p.toml:2:9: scheduler: unknown key 'jiter' (did you mean 'jitter'?)"}},
+      {"duration_type",
+       "[scheduler]\njitter = 30\n",
+       {"p.toml:2:10: scheduler: 'jitter' must be a string (a duration like \"30s\"), not an "
+        "integer"}},
+      {"bad_duration",
+       "[scheduler]\ngrace = \"ten\"\n",
+       {"p.toml:2:9: scheduler: 'grace': " + duration_error("ten")}},
+      {"zero_duration",
+       "[scheduler]\nstall_threshold = \"0s\"\n",
+       {"p.toml:2:19: scheduler: 'stall_threshold' must be greater than 0"}},
+      {"duration_below_1ms",
+       "[scheduler]\nlate_threshold = \"500us\"\n",
+       {"p.toml:2:18: scheduler: 'late_threshold' must be at least 1ms, not 500us"}},
+      {"jitter_below_1ms",
+       "[scheduler]\njitter = \"500us\"\n",
+       {"p.toml:2:10: scheduler: 'jitter' must be 0 or at least 1ms, not 500us"}},
+      // --- locations
+      {"locations_type",
+       "locations = [\"a\"]\n",
+       {"p.toml:1:13: 'locations' must be a table, not an array"}},
+      {"location_entry_type",
+       "[locations]\na = 1\n",
+       {"p.toml:2:5: 'locations.a' must be a table, not an integer"}},
+      {"location_key_name",
+       "[locations.\"edge a\"]\n",
+       {"p.toml:1:12: invalid location name 'edge a': use letters, digits, '_', '-' and '.'"}},
+      {"location_unknown_key",
+       kEdge + "sourc_address = \"127.0.0.2\"\n",
+       {"p.toml:2:17: location 'edge-a': unknown key 'sourc_address' (did you mean "
+        "'source_address'?)"}},
+      {"source_address_type",
+       kEdge + "source_address = 2130706433\n",
+       {"p.toml:2:18: location 'edge-a': 'source_address' must be a string, not an integer"}},
+      {"source_address_not_ip",
+       kEdge + "source_address = \"localhost\"\n",
+       {"p.toml:2:18: location 'edge-a': 'source_address' must be an IPv4 or IPv6 address, not "
+        "'localhost'"}},
+      {"source_address_bad_octet",
+       kEdge + "source_address = \"127.0.0.256\"\n",
+       {"p.toml:2:18: location 'edge-a': 'source_address' must be an IPv4 or IPv6 address, not "
+        "'127.0.0.256'"}},
+      {"source_address_and_interface",
+       kEdge + "interface = \"eth1\"\nsource_address = \"127.0.0.2\"\n",
+       {"p.toml:3:18: location 'edge-a': a location binds to at most one address, but it has "
+        "both 'interface' and 'source_address'"}},
+      {"interface_empty",
+       kEdge + "interface = \"\"\n",
+       {"p.toml:2:13: location 'edge-a': 'interface' must not be empty"}},
+      {"interface_whitespace",
+       kEdge + "interface = \"eth 1\"\n",
+       {"p.toml:2:13: location 'edge-a': invalid interface 'eth 1': contains whitespace"}},
+      {"interface_too_long",
+       kEdge + "interface = \"a-very-long-ifname\"\n",
+       {"p.toml:2:13: location 'edge-a': invalid interface 'a-very-long-ifname': longer than 15 "
+        "characters"}},
+      {"proxy_type",
+       kEdge + "proxy = { url = \"http://h:1\" }\n",
+       {"p.toml:2:9: location 'edge-a': 'proxy' must be a string, not a table"}},
+      {"proxy_no_scheme",
+       kEdge + "proxy = \"127.0.0.1:3128\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy '127.0.0.1:3128': missing scheme "
+        "(http://, https://, socks5:// or socks5h://)"}},
+      {"proxy_scheme",
+       kEdge + "proxy = \"ftp://127.0.0.1:21\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy 'ftp://127.0.0.1:21': scheme must be "
+        "http, https, socks5 or socks5h"}},
+      {"proxy_no_host",
+       kEdge + "proxy = \"http://:3128\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy 'http://:3128': missing host"}},
+      {"proxy_no_port",
+       kEdge + "proxy = \"http://127.0.0.1\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy 'http://127.0.0.1': missing port"}},
+      {"proxy_bad_port",
+       kEdge + "proxy = \"socks5://[::1]:99999\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy 'socks5://[::1]:99999': invalid port "
+        "'99999'"}},
+      {"proxy_password_not_shown",
+       kEdge + "proxy = \"http://bob:hunter2@proxy.test\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy 'http://bob:***@proxy.test': missing "
+        "port"}},
+      {"proxy_password_not_shown_without_scheme",
+       kEdge + "proxy = \"bob:hunter2@proxy.test:3128\"\n",
+       {"p.toml:2:9: location 'edge-a': invalid proxy 'bob:***@proxy.test:3128': missing "
+        "scheme (http://, https://, socks5:// or socks5h://)"}},
+      {"resolve_type",
+       kEdge + "resolve = \"shop.example:443:127.0.0.1\"\n",
+       {"p.toml:2:11: location 'edge-a': 'resolve' must be an array of strings "
+        "(\"host:port:address\"), not a string"}},
+      {"resolve_element_type",
+       kEdge + "resolve = [\"a:1:127.0.0.1\", 7]\n",
+       {"p.toml:2:29: location 'edge-a': 'resolve' must contain only strings, not an integer"}},
+      {"resolve_shape",
+       kEdge + "resolve = [\"shop.example:443\"]\n",
+       {"p.toml:2:12: location 'edge-a': invalid resolve entry 'shop.example:443': expected "
+        "host:port:address"}},
+      {"resolve_no_host",
+       kEdge + "resolve = [\":443:127.0.0.1\"]\n",
+       {"p.toml:2:12: location 'edge-a': invalid resolve entry ':443:127.0.0.1': missing host"}},
+      {"resolve_port",
+       kEdge + "resolve = [\"shop:https:127.0.0.1\"]\n",
+       {"p.toml:2:12: location 'edge-a': invalid resolve entry 'shop:https:127.0.0.1': invalid "
+        "port 'https'"}},
+      {"resolve_address",
+       kEdge + "resolve = [\"shop:443:nowhere\"]\n",
+       {"p.toml:2:12: location 'edge-a': invalid resolve entry 'shop:443:nowhere': 'nowhere' is "
+        "not an IP address"}},
+      {"resolve_v6_address",
+       kEdge + "resolve = [\"shop:443:127.0.0.1,[::g]\"]\n",
+       {"p.toml:2:12: location 'edge-a': invalid resolve entry 'shop:443:127.0.0.1,[::g]': "
+        "'[::g]' is not an IP address"}},
+      {"ip_version_value",
+       kEdge + "ip_version = 5\n",
+       {"p.toml:2:14: location 'edge-a': 'ip_version' must be 4 or 6, not 5"}},
+      {"ip_version_type",
+       kEdge + "ip_version = \"4\"\n",
+       {"p.toml:2:14: location 'edge-a': 'ip_version' must be an integer (4 or 6), not a "
+        "string"}},
+      {"ip_version_against_source_address",
+       kEdge + "source_address = \"127.0.0.2\"\nip_version = 6\n",
+       {"p.toml:3:14: location 'edge-a': 'ip_version' is 6 but 'source_address' '127.0.0.2' is "
+        "an IPv4 address"}},
+      {"headers_type",
+       kEdge + "headers = \"X-A: b\"\n",
+       {"p.toml:2:11: location 'edge-a': 'headers' must be a table, not a string"}},
+      {"header_name",
+       kEdge + "headers = { \"X A\" = \"b\" }\n",
+       {"p.toml:2:21: location 'edge-a': invalid header name 'X A'"}},
+      {"header_value_type",
+       kEdge + "headers = { X-A = [\"b\"] }\n",
+       {"p.toml:2:19: location 'edge-a': 'headers.X-A' must be a string, not an array"}},
+      {"header_value_line_break",
+       kEdge + "headers = { X-A = \"b\\r\\nX-B: c\" }\n",
+       {"p.toml:2:19: location 'edge-a': invalid value for header 'X-A': contains a line "
+        "break"}},
+      {"labels_type",
+       kEdge + "labels = [\"eu\"]\n",
+       {"p.toml:2:10: location 'edge-a': 'labels' must be a table, not an array"}},
+      {"label_name",
+       kEdge + "labels = { eu-region = \"x\" }\n",
+       {"p.toml:2:24: location 'edge-a': invalid label name 'eu-region': use letters, digits "
+        "and '_', not starting with a digit"}},
+      {"label_name_reserved_prefix",
+       kEdge + "labels = { __name__ = \"x\" }\n",
+       {"p.toml:2:23: location 'edge-a': invalid label name '__name__': names starting with "
+        "'__' are reserved by Prometheus"}},
+      {"label_set_by_the_prober",
+       kEdge + "labels = { location = \"x\" }\n",
+       {"p.toml:2:23: location 'edge-a': label 'location' is set by the prober itself"}},
+      {"label_value_type",
+       kEdge + "labels = { region = { a = 1 } }\n",
+       {"p.toml:2:21: location 'edge-a': 'labels.region' must be a string, not a table"}},
+      // --- sinks
+      {"sinks_type",
+       "sinks = \"prometheus\"\n",
+       {"p.toml:1:9: 'sinks' must be a table, not a string"}},
+      {"sink_type",
+       "[sinks]\nprometheus = true\n",
+       {"p.toml:2:14: 'sinks.prometheus' must be a table, not a boolean"}},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, ConfigErrors, testing::ValuesIn(error_cases()),
+                         [](const testing::TestParamInfo<ErrorCase>& info) {
+                           return info.param.name;
+                         });
+
+TEST(ConfigSyntax, ReportsTheOneSyntaxErrorWithItsPosition) {
+  std::vector<std::string> errors = errors_of("location = \"a\"\n[locations\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("p.toml:2:", 0), 0u) << errors[0];
+  EXPECT_NE(errors[0].find(": syntax error: "), std::string::npos) << errors[0];
+}
+
+// TOML does not let a name be defined twice, so duplicate locations never reach the loader.
+TEST(ConfigSyntax, DuplicateLocationIsASyntaxError) {
+  std::vector<std::string> errors =
+      errors_of("[locations.a]\ninterface = \"eth1\"\n[locations.a]\ninterface = \"eth2\"\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].rfind("p.toml:3:", 0), 0u) << errors[0];
+  EXPECT_NE(errors[0].find("syntax error: "), std::string::npos) << errors[0];
+}
+
+TEST(Config, EveryMistakeIsReportedInFileOrder) {
+  // [locations.b] comes after [scheduler] in the file: its error must too.
+  const char* text = R"(locaton = "eu"
+log_format = "yaml"
+
+[locations.a]
+source_address = "not-an-ip"
+proxy = "http://127.0.0.1"
+
+[scheduler]
+grace = "0s"
+
+[locations.b]
+ip_version = 5
+headers = { "bad name" = "x" }
+)";
+  std::vector<std::string> expected = {
+      "p.toml:1:11: unknown key 'locaton' (did you mean 'location'?)",
+      "p.toml:2:14: 'log_format' must be 'text' or 'json', not 'yaml'",
+      "p.toml:5:18: location 'a': 'source_address' must be an IPv4 or IPv6 address, not "
+      "'not-an-ip'",
+      "p.toml:6:9: location 'a': invalid proxy 'http://127.0.0.1': missing port",
+      "p.toml:9:9: scheduler: 'grace' must be greater than 0",
+      "p.toml:12:14: location 'b': 'ip_version' must be 4 or 6, not 5",
+      "p.toml:13:26: location 'b': invalid header name 'bad name'",
+  };
+  EXPECT_EQ(errors_of(text), expected);
+}
+
+TEST(Config, LoadErrorWhatListsEveryDiagnostic) {
+  try {
+    load("colour = 1\nshape = 2\n");
+    FAIL() << "no LoadError";
+  } catch (const LoadError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "p.toml:1:10: unknown key 'colour'\np.toml:2:9: unknown key 'shape'");
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+class ConfigFiles : public testing::Test {
+ protected:
+  void SetUp() override {
+    root_ =
+        fs::temp_directory_path() / ("config_test_" + std::to_string(::getpid()) + "_" +
+                                     testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  std::string write(const std::string& name, const std::string& text) {
+    fs::path p = root_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+
+  static std::vector<std::string> errors_of_file(const std::string& path) {
+    try {
+      load_config(path);
+    } catch (const LoadError& e) {
+      std::vector<std::string> out;
+      for (const Diagnostic& d : e.diagnostics())
+        out.push_back(d.str());
+      return out;
+    }
+    ADD_FAILURE() << "loaded without errors";
+    return {};
+  }
+
+  fs::path root_;
+};
+
+TEST_F(ConfigFiles, LoadsAFile) {
+  std::string path = write("prober.toml", "location = \"us-east\"\n");
+  Config c = load_config(path);
+  EXPECT_EQ(c.file, path);
+  EXPECT_EQ(c.location, "us-east");
+}
+
+TEST_F(ConfigFiles, ErrorsNameTheFile) {
+  std::string path = write("prober.toml", "\nlocation = 1\n");
+  EXPECT_EQ(errors_of_file(path),
+            std::vector<std::string>{path + ":2:12: 'location' must be a string, not an integer"});
+}
+
+TEST_F(ConfigFiles, MissingFileIsALoadError) {
+  std::string path = (root_ / "missing.toml").string();
+  EXPECT_EQ(errors_of_file(path),
+            std::vector<std::string>{path + ": cannot read file: No such file or directory"});
+}
+
+TEST_F(ConfigFiles, FolderIsALoadError) {
+  std::string path = root_.string();
+  EXPECT_EQ(errors_of_file(path),
+            std::vector<std::string>{path + ": cannot read file: Is a directory"});
+}
+
+// ---------------------------------------------------------------------------------------------
+// select_locations
+
+Config two_locations() {
+  return load(
+      "location = \"eu-west\"\n"
+      "[locations.a]\nsource_address = \"127.0.0.2\"\n"
+      "[locations.b]\nheaders = { X-From = \"b\" }\n");
+}
+
+struct SelectCase {
+  std::string name;
+  Config config;
+  std::string only;
+  std::vector<std::string> expected;  // names
+};
+
+void PrintTo(const SelectCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class ConfigSelect : public testing::TestWithParam<SelectCase> {};
+
+TEST_P(ConfigSelect, PicksTheLocations) {
+  std::vector<Location> got = select_locations(GetParam().config, GetParam().only);
+  std::vector<std::string> names;
+  for (const Location& l : got)
+    names.push_back(l.name);
+  EXPECT_EQ(names, GetParam().expected);
+}
+
+std::vector<SelectCase> select_cases() {
+  return {
+      {"defaults", Config{}, "", {"local"}},
+      {"no_locations_uses_location", load("location = \"eu-west\"\n"), "", {"eu-west"}},
+      {"no_locations_with_flag", load("location = \"eu-west\"\n"), "us-east", {"us-east"}},
+      {"all_locations", two_locations(), "", {"a", "b"}},
+      {"one_location", two_locations(), "b", {"b"}},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Config, ConfigSelect, testing::ValuesIn(select_cases()),
+                         [](const testing::TestParamInfo<SelectCase>& info) {
+                           return info.param.name;
+                         });
+
+TEST(ConfigSelectOne, KeepsTheLocationsProfileAndHeaders) {
+  Config c = two_locations();
+  std::vector<Location> a = select_locations(c, "a");
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_TRUE(a[0].net);
+  EXPECT_EQ(a[0].net->source_address, "127.0.0.2");
+  EXPECT_EQ(a[0].net, c.locations[0].net);  // shared, not copied
+
+  std::vector<Location> b = select_locations(c, "b");
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_FALSE(b[0].net);
+  ASSERT_EQ(b[0].headers.size(), 1u);
+  EXPECT_EQ(b[0].headers[0].name, "X-From");
+}
+
+TEST(ConfigSelectOne, DefaultLocationHasNoProfile) {
+  std::vector<Location> l = select_locations(Config{}, "");
+  ASSERT_EQ(l.size(), 1u);
+  EXPECT_FALSE(l[0].net);
+  EXPECT_TRUE(l[0].headers.empty());
+}
+
+TEST(ConfigSelectOne, UnknownLocationListsTheKnownOnes) {
+  try {
+    select_locations(two_locations(), "c");
+    FAIL() << "no error";
+  } catch (const LoadError&) {
+    FAIL() << "a LoadError: --location is not a file position";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "unknown location 'c' (config has: a, b)");
+  }
+}
+
+}  // namespace
+}  // namespace prober::engine
