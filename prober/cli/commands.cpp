@@ -10,12 +10,16 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "checks/registry.hpp"
 #include "examples/shop/shop.hpp"
+#include "journeys/duration.hpp"
 #include "journeys/lint.hpp"
 #include "journeys/loader.hpp"
 #include "prober/cli/args.hpp"
+#include "prober/cli/daemon.hpp"
+#include "prober/engine/config.hpp"
 #include "prober/engine/runner.hpp"
 #include "prober/sinks/report_files.hpp"
 
@@ -30,12 +34,22 @@ namespace {
 constexpr const char* kUsage = R"(usage: prober <command> [options]
 
 commands:
-  run --once PATHS...    run every journey once (CI mode); exit 0 all good, 1 failures, 2 errors
-      --json FILE        write results as JSON (schema in the README)
-      --junit FILE       write JUnit XML (one testsuite per journey, one testcase per step)
-      --location NAME    the name of this vantage point (default "local")
+  run PATHS...           run every journey on its interval from every location until SIGTERM
+                         or SIGINT (SIGHUP reloads journeys and config); exit 0 after a clean stop
+      --once             run every journey once instead (CI mode): exit 0 all good, 1 a run was
+                         bad or invalid, 2 usage or journey errors
+      --duration D       stop after D (e.g. 5m)
+      --config FILE      prober config: locations, scheduler, sinks
+      --location NAME    run only from this location (in a fleet: this process's location)
+      --interval D       run every journey every D instead of its own interval
+      --json FILE        write every run as JSON (with --once or --duration; schema in README)
+      --junit FILE       write JUnit XML (with --once or --duration)
+      --log-format F     text (default) or json
+      --no-live          no live view even on a terminal
   check PATHS...         load and lint journeys; list static coverage gaps; exit 2 on errors
-  demo                   start the bundled shop, run the example journeys once, print the results
+  demo                   the bundled shop probed from three locations for a minute, with faults
+      --once             run the example journeys once instead
+      --duration D       how long (default 60s)
   help                   this text
 )";
 
@@ -60,7 +74,7 @@ std::optional<journeys::LoadedSet> load(const std::vector<std::string>& paths) {
 }
 
 struct OnceOptions {
-  std::string location = "local";
+  std::vector<engine::Location> locations{engine::Location{}};
   std::optional<std::string> json_path;
   std::optional<std::string> junit_path;
 };
@@ -69,22 +83,22 @@ struct OnceOptions {
 int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
   boost::asio::io_context io;
   transport::Client client(io);
-  engine::Location location;
-  location.name = opt.location;
 
-  std::vector<journeys::JourneyPtr> selected;
-  for (const auto& j : set.journeys) {
-    if (!j->locations.empty() &&
-        std::find(j->locations.begin(), j->locations.end(), location.name) == j->locations.end()) {
-      std::cerr << "note: journey '" << j->name << "' does not run from location '"
-                << location.name << "'\n";
-      continue;
+  std::vector<std::pair<journeys::JourneyPtr, const engine::Location*>> selected;
+  for (const auto& location : opt.locations) {
+    for (const auto& j : set.journeys) {
+      if (!j->locations.empty() &&
+          std::find(j->locations.begin(), j->locations.end(), location.name) == j->locations.end()) {
+        std::cerr << "note: journey '" << j->name << "' does not run from location '"
+                  << location.name << "'\n";
+        continue;
+      }
+      selected.emplace_back(j, &location);
     }
-    selected.push_back(j);
   }
   std::vector<record::RunResult> results(selected.size());
   for (std::size_t i = 0; i < selected.size(); ++i) {
-    boost::asio::co_spawn(io, engine::run_journey(client, selected[i], location, engine::new_run_id()),
+    boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second, engine::new_run_id()),
                           [&results, i](std::exception_ptr e, record::RunResult r) {
                             if (e) std::rethrow_exception(e);  // a bug: let it surface
                             results[i] = std::move(r);
@@ -108,18 +122,49 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
 
 }  // namespace
 
+std::chrono::nanoseconds duration_arg(const Args& a, const std::string& name) {
+  std::string err;
+  auto d = journeys::parse_duration(*a.get(name), &err);
+  if (!d || d->count() <= 0) throw UsageError("--" + name + ": " + (d ? "must be greater than 0" : err));
+  return *d;
+}
+
 int cmd_run(const std::vector<std::string>& argv) {
-  Args a = parse_args(argv, {"json", "junit", "location"}, {"once"});
-  if (!a.has("once"))
-    throw UsageError("daemon mode is not available yet: use 'prober run --once PATHS...'");
+  Args a = parse_args(argv, {"json", "junit", "location", "config", "duration", "interval", "log-format"},
+                      {"once", "no-live"});
   if (a.positional.empty()) throw UsageError("run: give at least one journey file or folder");
-  auto set = load(a.positional);
-  if (!set) return kExitUsage;
-  OnceOptions opt;
-  if (auto l = a.get("location")) opt.location = *l;
-  opt.json_path = a.get("json");
-  opt.junit_path = a.get("junit");
-  return run_once(*set, opt);
+  if (auto f = a.get("log-format"); f && *f != "text" && *f != "json")
+    throw UsageError("--log-format must be text or json, not '" + *f + "'");
+  if (a.has("once")) {
+    if (a.get("duration") || a.get("interval"))
+      throw UsageError("--once runs each journey once: --duration and --interval do not apply");
+    OnceOptions opt;
+    try {
+      engine::Config cfg = a.get("config") ? engine::load_config(*a.get("config")) : engine::Config{};
+      opt.locations = engine::select_locations(cfg, a.get("location").value_or(""));
+    } catch (const journeys::LoadError& e) {
+      print_diagnostics(e.diagnostics());
+      return kExitUsage;
+    }
+    auto set = load(a.positional);
+    if (!set) return kExitUsage;
+    opt.json_path = a.get("json");
+    opt.junit_path = a.get("junit");
+    return run_once(*set, opt);
+  }
+  if ((a.get("json") || a.get("junit")) && !a.get("duration"))
+    throw UsageError("--json and --junit need --once or --duration (a daemon's runs are unbounded)");
+  DaemonOptions d;
+  d.paths = a.positional;
+  d.config = a.get("config");
+  d.location = a.get("location").value_or("");
+  if (a.get("duration")) d.duration = duration_arg(a, "duration");
+  if (a.get("interval")) d.interval_override = duration_arg(a, "interval");
+  d.json_path = a.get("json");
+  d.junit_path = a.get("junit");
+  d.log_format = a.get("log-format");
+  d.live = !a.has("no-live");
+  return run_daemon(d);
 }
 
 int cmd_check(const std::vector<std::string>& argv) {
@@ -142,22 +187,66 @@ int cmd_check(const std::vector<std::string>& argv) {
   return kExitOk;
 }
 
+// The demo's three vantage points: the host's default route and two more loopback source
+// addresses (all of 127.0.0.0/8 reaches the shop on Linux).
+constexpr const char* kDemoLocations = R"(
+[locations.local]
+[locations.edge-a]
+source_address = "127.0.0.2"
+headers = { X-Probe-Location = "edge-a" }
+[locations.edge-b]
+source_address = "127.0.0.3"
+headers = { X-Probe-Location = "edge-b" }
+)";
+
 int cmd_demo(const std::vector<std::string>& argv) {
-  Args a = parse_args(argv, {"journeys", "json", "junit"}, {});
+  Args a = parse_args(argv, {"journeys", "json", "junit", "duration"}, {"once", "no-live"});
   const std::string dir = a.get("journeys").value_or(std::string(PROBER_EXAMPLES_DIR) + "/journeys");
   shop::Options so;
   shop::Server server(so);
   const unsigned short port = server.start();
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   ::setenv("SHOP_URL", url.c_str(), 1);
-  std::cout << "demo: shop listening on " << url << "\n"
-            << "demo: running the journeys in " << dir << " once, from location 'local'\n\n";
-  auto set = load({dir});
-  if (!set) return kExitUsage;
-  OnceOptions opt;
-  opt.json_path = a.get("json");
-  opt.junit_path = a.get("junit");
-  const int rc = run_once(*set, opt);
+  int rc = kExitOk;
+  if (a.has("once")) {
+    std::cout << "demo: shop listening on " << url << "\n"
+              << "demo: running the journeys in " << dir << " once, from location 'local'\n\n";
+    auto set = load({dir});
+    if (!set) return kExitUsage;
+    OnceOptions opt;
+    opt.json_path = a.get("json");
+    opt.junit_path = a.get("junit");
+    rc = run_once(*set, opt);
+  } else {
+    DaemonOptions d;
+    d.paths = {dir};
+    d.duration = a.get("duration") ? duration_arg(a, "duration") : std::chrono::seconds(60);
+    d.interval_override = std::chrono::seconds(2);
+    d.locations_toml = kDemoLocations;
+    d.json_path = a.get("json");
+    d.junit_path = a.get("junit");
+    d.live = !a.has("no-live");
+    std::cout << "demo: shop listening on " << url << "; probing " << dir
+              << " every 2s from local, edge-a (127.0.0.2) and edge-b (127.0.0.3) for "
+              << journeys::format_duration(*d.duration) << "\n"
+              << "demo: at 1/3 completePurchase starts failing 25% of the time; at 2/3 the "
+                 "catalogue slows to 700 ms\n"
+              << std::flush;
+    // Faults on a timeline, so the summary shows failures by reason and by step.
+    auto timers = std::make_shared<std::vector<std::unique_ptr<boost::asio::steady_timer>>>();
+    d.on_start = [&server, timers](boost::asio::io_context& io, std::chrono::nanoseconds total) {
+      auto at = [&](std::chrono::nanoseconds when, std::function<void()> f) {
+        auto t = std::make_unique<boost::asio::steady_timer>(io, when);
+        t->async_wait([f = std::move(f)](const boost::system::error_code& ec) {
+          if (!ec) f();
+        });
+        timers->push_back(std::move(t));
+      };
+      at(total / 3, [&server] { server.set_fault("completePurchase", {0, 0.25, 503}); });
+      at(total * 2 / 3, [&server] { server.set_fault("products", {700, 0, 503}); });
+    };
+    rc = run_daemon(d);
+  }
   server.stop();
   std::cout << "demo: shop stopped after " << server.requests() << " requests\n";
   return rc;

@@ -1,3 +1,14 @@
+#include <sys/resource.h>
+
 #include "prober/cli/commands.hpp"
 
-int main(int argc, char** argv) { return prober::cli::dispatch(argc, argv); }
+int main(int argc, char** argv) {
+  // Thousands of journeys in flight need thousands of sockets: take every descriptor the hard
+  // limit allows, so running out (recorded as invalid, local_resource) happens as late as can be.
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &nofile);
+  }
+  return prober::cli::dispatch(argc, argv);
+}

@@ -1,1 +1,634 @@
-// implemented by its owner
+// The prober config loader: one pass over prober.toml that reports every problem at once,
+// in the journey loader's words ("file:line:col: location 'edge-a': unknown key ..."), so
+// `prober check` shows a config and its journeys with one voice.
+//
+// Like the journey loader, a value that fails is left at its default and the walk goes on;
+// the diagnostics are sorted by position at the end, so a file that interleaves
+// [locations.a], [scheduler] and [locations.b] still reads top to bottom.
+
+#include "prober/engine/config.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "journeys/duration.hpp"
+
+namespace prober::engine {
+namespace {
+
+using journeys::Diagnostic;
+using journeys::Diagnostics;
+using journeys::Duration;
+using journeys::LoadError;
+
+const std::vector<std::string_view> kTopKeys = {"location",  "data_dir",  "log_format",
+                                                "scheduler", "locations", "sinks"};
+const std::vector<std::string_view> kSchedulerKeys = {"late_threshold", "jitter", "grace",
+                                                      "stall_threshold"};
+const std::vector<std::string_view> kLocationKeys = {
+    "source_address", "interface", "proxy", "resolve", "ip_version", "headers", "labels"};
+// The keys that make a location need a NetProfile.
+const std::vector<std::string_view> kNetKeys = {"source_address", "interface", "proxy", "resolve",
+                                                "ip_version"};
+const std::vector<std::string_view> kLogFormats = {"text", "json"};
+// Labels every prober metric already carries (DESIGN "Metrics"), and the ones Prometheus gives
+// a meaning: a location label of the same name would clash with them in every series.
+const std::vector<std::string_view> kReservedLabels = {"journey", "step", "location",
+                                                       "reason",  "le",   "quantile"};
+
+bool contains(const std::vector<std::string_view>& list, std::string_view word) {
+  return std::find(list.begin(), list.end(), word) != list.end();
+}
+
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+bool has_space(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), is_space);
+}
+
+// Location names end up in metric labels, file names and --location.
+bool is_location_name(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return is_alpha(c) || is_digit(c) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// RFC 9110 token: what a header field name may contain.
+bool is_header_name(std::string_view s) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
+  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
+    return is_alpha(c) || is_digit(c) || kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+// Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
+bool is_label_name(std::string_view s) {
+  return !s.empty() && !is_digit(s[0]) && std::all_of(s.begin(), s.end(), [](char c) {
+    return is_alpha(c) || is_digit(c) || c == '_';
+  });
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::string in_quotes(std::string_view s) {
+  return "'" + std::string(s) + "'";
+}
+
+std::string with_hint(std::string message, std::string_view word,
+                      const std::vector<std::string_view>& candidates) {
+  std::string hint = journeys::did_you_mean(word, candidates);
+  if (hint.empty()) return message;
+  return message + " (did you mean " + in_quotes(hint) + "?)";
+}
+
+enum class Family { none, v4, v6 };
+
+// inet_pton is the whole grammar: "127.0.0.1", "::1", "fe80::1"; no names, no brackets.
+Family ip_family(const std::string& text) {
+  if (text.find('\0') != std::string::npos) return Family::none;  // TOML allows "\u0000"
+  in6_addr buf{};
+  if (inet_pton(AF_INET, text.c_str(), &buf) == 1) return Family::v4;
+  if (inet_pton(AF_INET6, text.c_str(), &buf) == 1) return Family::v6;
+  return Family::none;
+}
+
+// A TCP port as curl takes it: 1..65535, digits only.
+bool is_port(std::string_view s) {
+  if (s.empty() || s.size() > 5 || !std::all_of(s.begin(), s.end(), is_digit)) return false;
+  int port = std::stoi(std::string(s));
+  return port >= 1 && port <= 65535;
+}
+
+// A scalar as TOML writes it: 2, 1.5, true.
+std::string scalar_text(const toml::node& n) {
+  std::ostringstream text;
+  n.visit([&](const auto& v) {
+    if constexpr (toml::is_value<decltype(v)>) text << v;
+  });
+  return text.str();
+}
+
+bool comes_before(const toml::node& a, const toml::node& b) {
+  const toml::source_position& pa = a.source().begin;
+  const toml::source_position& pb = b.source().begin;
+  return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
+}
+
+struct Entry {
+  std::string_view key;
+  const toml::key* key_node;
+  const toml::node* node;
+};
+
+// A table's entries in file order (toml++ keeps keys sorted): locations are run, and headers
+// sent, in the order they were written.
+std::vector<Entry> in_file_order(const toml::table& t) {
+  std::vector<Entry> out;
+  for (auto&& [k, v] : t)
+    out.push_back(Entry{k.str(), &k, &v});
+  std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
+    const toml::source_position& pa = a.key_node->source().begin;
+    const toml::source_position& pb = b.key_node->source().begin;
+    return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape checks of network values. Each returns why the text is unusable, or "" when it is fine.
+
+// A proxy as curl's CURLOPT_PROXY takes it, with the scheme spelled out (curl would otherwise
+// guess http) and the port spelled out (curl's default 1080 surprises everyone).
+std::string proxy_problem(std::string_view url) {
+  std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos)
+    return "missing scheme (http://, https://, socks5:// or socks5h://)";
+  std::string scheme = lower(url.substr(0, sep));
+  if (scheme != "http" && scheme != "https" && scheme != "socks5" && scheme != "socks5h")
+    return "scheme must be http, https, socks5 or socks5h";
+  if (has_space(url)) return "contains whitespace";
+  std::string_view rest = url.substr(sep + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (std::size_t at = authority.rfind('@'); at != std::string_view::npos)
+    authority.remove_prefix(at + 1);
+  std::string_view host = authority;
+  std::string_view port;
+  bool has_port = false;
+  if (!authority.empty() && authority[0] == '[') {  // [::1]:3128
+    std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "unterminated IPv6 address";
+    host = authority.substr(1, close - 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty() && after[0] != ':') return "unexpected text after IPv6 address";
+    if (!after.empty()) {
+      has_port = true;
+      port = after.substr(1);
+    }
+  } else if (std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    has_port = true;
+  }
+  if (host.empty()) return "missing host";
+  if (!has_port) return "missing port";
+  if (!is_port(port)) return "invalid port " + in_quotes(port);
+  return {};
+}
+
+// The proxy as shown in messages: a password in it is replaced by "***" (config files are
+// shared more widely than the secrets in them should be).
+std::string redacted_proxy(std::string_view url) {
+  std::size_t sep = url.find("://");
+  std::size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+  std::size_t end = url.find_first_of("/?#", start);
+  std::string_view authority = url.substr(start, end == std::string_view::npos ? end : end - start);
+  std::size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  std::size_t colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start + colon + 1)) + "***" +
+         std::string(url.substr(start + at));
+}
+
+// A curl --resolve entry: "host:port:address", the address list comma-separated, an IPv6
+// address bare or in brackets ("shop.example:443:[::1]").
+std::string resolve_problem(std::string_view entry) {
+  std::size_t first = entry.find(':');
+  std::size_t second = first == std::string_view::npos ? first : entry.find(':', first + 1);
+  if (second == std::string_view::npos) return "expected host:port:address";
+  std::string_view host = entry.substr(0, first);
+  std::string_view port = entry.substr(first + 1, second - first - 1);
+  std::string_view addresses = entry.substr(second + 1);
+  if (host.empty()) return "missing host";
+  if (has_space(entry)) return "contains whitespace";
+  if (!is_port(port)) return "invalid port " + in_quotes(port);
+  if (addresses.empty()) return "missing address";
+  while (true) {
+    std::size_t comma = addresses.find(',');
+    std::string_view address = addresses.substr(0, comma);
+    std::string_view bare = address;
+    if (bare.size() >= 2 && bare.front() == '[' && bare.back() == ']')
+      bare = bare.substr(1, bare.size() - 2);
+    if (ip_family(std::string(bare)) == Family::none)
+      return in_quotes(address) + " is not an IP address";
+    if (comma == std::string_view::npos) break;
+    addresses.remove_prefix(comma + 1);
+  }
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loader of one document
+
+class ConfigLoader {
+ public:
+  explicit ConfigLoader(Diagnostics& d) : d_(d) {}
+
+  void load(const toml::table& root, Config& config);
+
+ private:
+  void type_error(const toml::node& n, std::string_view key, std::string_view expected) {
+    d_.error(n, in_quotes(key) + " must be " + std::string(expected) + ", not " +
+                    std::string(journeys::type_name(n)));
+  }
+  void check_keys(const toml::table& t, const std::vector<std::string_view>& allowed) {
+    for (const Entry& e : in_file_order(t))
+      if (!contains(allowed, e.key))
+        d_.error(*e.node, with_hint("unknown key " + in_quotes(e.key), e.key, allowed));
+  }
+  const toml::table* table_at(const toml::node& n, std::string_view key) {
+    if (const toml::table* t = n.as_table()) return t;
+    type_error(n, key, "a table");
+    return nullptr;
+  }
+  std::optional<std::string> string_at(const toml::node& n, std::string_view key) {
+    if (const auto* s = n.as_string()) return s->get();
+    type_error(n, key, "a string");
+    return std::nullopt;
+  }
+
+  void load_location_name(const toml::node& n, Config& config);
+  void load_data_dir(const toml::node& n, Config& config);
+  void load_log_format(const toml::node& n, Config& config);
+  void load_scheduler(const toml::node& n, SchedulerOptions& s);
+  std::optional<std::chrono::milliseconds> duration_at(const toml::node& n, std::string_view key,
+                                                       bool zero_allowed);
+  void load_locations(const toml::node& n, Config& config);
+  void load_location(const Entry& e, Config& config);
+  void load_net(const toml::table& t, transport::NetProfile& net);
+  std::vector<journeys::Header> load_headers(const toml::node& n);
+  std::map<std::string, std::string> load_labels(const toml::node& n);
+  void load_sinks(const toml::node& n, Config& config);
+
+  Diagnostics& d_;
+};
+
+void ConfigLoader::load(const toml::table& root, Config& config) {
+  check_keys(root, kTopKeys);
+  if (const toml::node* n = root.get("location")) load_location_name(*n, config);
+  if (const toml::node* n = root.get("data_dir")) load_data_dir(*n, config);
+  if (const toml::node* n = root.get("log_format")) load_log_format(*n, config);
+  if (const toml::node* n = root.get("scheduler")) load_scheduler(*n, config.scheduler);
+  if (const toml::node* n = root.get("locations")) load_locations(*n, config);
+  if (const toml::node* n = root.get("sinks")) load_sinks(*n, config);
+}
+
+void ConfigLoader::load_location_name(const toml::node& n, Config& config) {
+  std::optional<std::string> name = string_at(n, "location");
+  if (!name) return;
+  if (!is_location_name(*name)) {
+    d_.error(
+        n, "invalid location name " + in_quotes(*name) + ": use letters, digits, '_', '-' and '.'");
+    return;
+  }
+  config.location = std::move(*name);
+}
+
+void ConfigLoader::load_data_dir(const toml::node& n, Config& config) {
+  std::optional<std::string> dir = string_at(n, "data_dir");
+  if (!dir) return;
+  if (dir->empty()) {
+    d_.error(n, "'data_dir' must not be empty");
+    return;
+  }
+  config.data_dir = std::move(*dir);
+}
+
+void ConfigLoader::load_log_format(const toml::node& n, Config& config) {
+  std::optional<std::string> format = string_at(n, "log_format");
+  if (!format) return;
+  if (!contains(kLogFormats, *format)) {
+    d_.error(n, "'log_format' must be 'text' or 'json', not " + in_quotes(*format));
+    return;
+  }
+  config.log_format = std::move(*format);
+}
+
+void ConfigLoader::load_scheduler(const toml::node& n, SchedulerOptions& s) {
+  const toml::table* t = table_at(n, "scheduler");
+  if (!t) return;
+  journeys::ContextScope ctx(d_, "scheduler");
+  check_keys(*t, kSchedulerKeys);
+  auto read = [&](std::string_view key, std::chrono::milliseconds& out, bool zero_allowed) {
+    if (const toml::node* v = t->get(key))
+      if (auto ms = duration_at(*v, key, zero_allowed)) out = *ms;
+  };
+  read("late_threshold", s.late_threshold, false);
+  read("jitter", s.jitter, true);
+  read("grace", s.grace, false);
+  read("stall_threshold", s.stall_threshold, false);
+}
+
+// A duration written as a string ("250ms"). The scheduler counts in milliseconds, so a
+// positive value below 1ms is refused rather than silently rounded to 0 (which would turn
+// jitter off or make every tick a stall); finer digits of larger values are dropped.
+std::optional<std::chrono::milliseconds> ConfigLoader::duration_at(const toml::node& n,
+                                                                   std::string_view key,
+                                                                   bool zero_allowed) {
+  const auto* s = n.as_string();
+  if (!s) {
+    type_error(n, key, "a string (a duration like \"30s\")");
+    return std::nullopt;
+  }
+  std::string err;
+  std::optional<Duration> v = journeys::parse_duration(s->get(), &err);
+  if (!v) {
+    d_.error(n, in_quotes(key) + ": " + err);
+    return std::nullopt;
+  }
+  if (v->count() == 0) {
+    if (zero_allowed) return std::chrono::milliseconds{0};
+    d_.error(n, in_quotes(key) + " must be greater than 0");
+    return std::nullopt;
+  }
+  if (*v < std::chrono::milliseconds{1}) {
+    d_.error(n, in_quotes(key) + " must be " + (zero_allowed ? "0 or " : "") +
+                    "at least 1ms, not " + journeys::format_duration(*v));
+    return std::nullopt;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*v);
+}
+
+void ConfigLoader::load_locations(const toml::node& n, Config& config) {
+  const toml::table* t = table_at(n, "locations");
+  if (!t) return;
+  // TOML itself refuses a name defined twice ([locations.a] twice is a syntax error), so
+  // names are unique here.
+  for (const Entry& e : in_file_order(*t))
+    load_location(e, config);
+}
+
+void ConfigLoader::load_location(const Entry& e, Config& config) {
+  std::string name(e.key);
+  bool name_ok = is_location_name(name);
+  if (!name_ok)
+    d_.error(e.key_node->source(), "invalid location name " + in_quotes(name) +
+                                       ": use letters, digits, '_', '-' and '.'");
+  const toml::table* t = table_at(*e.node, "locations." + name);
+  if (!t) return;
+  journeys::ContextScope ctx(d_, "location " + in_quotes(name));
+  check_keys(*t, kLocationKeys);
+
+  Location location;
+  location.name = name;
+  bool has_net = std::any_of(kNetKeys.begin(), kNetKeys.end(),
+                             [&](std::string_view key) { return t->contains(key); });
+  if (has_net) {
+    auto net = std::make_shared<transport::NetProfile>();
+    load_net(*t, *net);
+    location.net = std::move(net);
+  }
+  if (const toml::node* n = t->get("headers")) location.headers = load_headers(*n);
+  std::map<std::string, std::string> labels;
+  if (const toml::node* n = t->get("labels")) labels = load_labels(*n);
+  if (!name_ok) return;
+  if (!labels.empty()) config.location_labels[name] = std::move(labels);
+  config.locations.push_back(std::move(location));
+}
+
+void ConfigLoader::load_net(const toml::table& t, transport::NetProfile& net) {
+  Family source_family = Family::none;
+  const toml::node* source_node = t.get("source_address");
+  const toml::node* interface_node = t.get("interface");
+  if (source_node) {
+    if (auto s = string_at(*source_node, "source_address")) {
+      source_family = ip_family(*s);
+      if (source_family == Family::none)
+        d_.error(*source_node,
+                 "'source_address' must be an IPv4 or IPv6 address, not " + in_quotes(*s));
+      else
+        net.source_address = std::move(*s);
+    }
+  }
+  if (interface_node) {
+    if (auto s = string_at(*interface_node, "interface")) {
+      if (s->empty())
+        d_.error(*interface_node, "'interface' must not be empty");
+      else if (has_space(*s))
+        d_.error(*interface_node, "invalid interface " + in_quotes(*s) + ": contains whitespace");
+      // The transport binds with "if!NAME", a kernel interface name: IFNAMSIZ - 1 at most.
+      else if (s->size() >= IF_NAMESIZE)
+        d_.error(*interface_node, "invalid interface " + in_quotes(*s) + ": longer than " +
+                                      std::to_string(IF_NAMESIZE - 1) + " characters");
+      else
+        net.interface = std::move(*s);
+    }
+  }
+  if (source_node && interface_node) {
+    // Reported at whichever comes second, like a second body of a journey request.
+    bool interface_second = comes_before(*source_node, *interface_node);
+    d_.error(interface_second ? *interface_node : *source_node,
+             std::string("a location binds to at most one address, but it has both ") +
+                 (interface_second ? "'source_address' and 'interface'"
+                                   : "'interface' and 'source_address'"));
+  }
+  if (const toml::node* n = t.get("proxy")) {
+    if (auto s = string_at(*n, "proxy")) {
+      if (std::string problem = proxy_problem(*s); !problem.empty())
+        d_.error(*n, "invalid proxy " + in_quotes(redacted_proxy(*s)) + ": " + problem);
+      else
+        net.proxy = std::move(*s);
+    }
+  }
+  if (const toml::node* n = t.get("resolve")) {
+    if (const toml::array* a = n->as_array()) {
+      for (const toml::node& item : *a) {
+        const auto* s = item.as_string();
+        if (!s) {
+          d_.error(item, "'resolve' must contain only strings, not " +
+                             std::string(journeys::type_name(item)));
+          continue;
+        }
+        if (std::string problem = resolve_problem(s->get()); !problem.empty())
+          d_.error(item, "invalid resolve entry " + in_quotes(s->get()) + ": " + problem);
+        else
+          net.resolve.push_back(s->get());
+      }
+    } else {
+      type_error(*n, "resolve", "an array of strings (\"host:port:address\")");
+    }
+  }
+  if (const toml::node* n = t.get("ip_version")) {
+    if (const auto* i = n->as_integer()) {
+      if (i->get() != 4 && i->get() != 6) {
+        d_.error(*n, "'ip_version' must be 4 or 6, not " + std::to_string(i->get()));
+      } else {
+        net.ip_version = static_cast<int>(i->get());
+        // curl would only say "couldn't connect" at every run.
+        Family wanted = net.ip_version == 4 ? Family::v4 : Family::v6;
+        if (source_family != Family::none && source_family != wanted)
+          d_.error(*n, "'ip_version' is " + std::to_string(net.ip_version) +
+                           " but 'source_address' " + in_quotes(net.source_address) + " is an IPv" +
+                           (source_family == Family::v4 ? "4" : "6") + " address");
+      }
+    } else {
+      type_error(*n, "ip_version", "an integer (4 or 6)");
+    }
+  }
+}
+
+// headers: a table of name = value, in file order. Numbers and booleans are taken as their
+// text, as in journey files.
+std::vector<journeys::Header> ConfigLoader::load_headers(const toml::node& n) {
+  std::vector<journeys::Header> out;
+  const toml::table* t = table_at(n, "headers");
+  if (!t) return out;
+  for (const Entry& e : in_file_order(*t)) {
+    std::string name(e.key);
+    if (!is_header_name(name)) {
+      d_.error(*e.node, "invalid header name " + in_quotes(name));
+      continue;
+    }
+    std::string value;
+    if (const auto* s = e.node->as_string()) {
+      value = s->get();
+    } else if (e.node->is_integer() || e.node->is_floating_point() || e.node->is_boolean()) {
+      value = scalar_text(*e.node);
+    } else {
+      type_error(*e.node, "headers." + name, "a string");
+      continue;
+    }
+    // A line break would end the header and start another one (header injection).
+    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      d_.error(*e.node, "invalid value for header " + in_quotes(name) + ": contains a line break");
+      continue;
+    }
+    out.push_back(journeys::Header{std::move(name), std::move(value)});
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ConfigLoader::load_labels(const toml::node& n) {
+  std::map<std::string, std::string> out;
+  const toml::table* t = table_at(n, "labels");
+  if (!t) return out;
+  for (const Entry& e : in_file_order(*t)) {
+    std::string name(e.key);
+    if (!is_label_name(name)) {
+      d_.error(*e.node, "invalid label name " + in_quotes(name) +
+                            ": use letters, digits and '_', not starting with a digit");
+      continue;
+    }
+    if (name.starts_with("__")) {
+      d_.error(*e.node, "invalid label name " + in_quotes(name) +
+                            ": names starting with '__' are reserved by Prometheus");
+      continue;
+    }
+    if (contains(kReservedLabels, name)) {
+      d_.error(*e.node, "label " + in_quotes(name) + " is set by the prober itself");
+      continue;
+    }
+    if (const auto* s = e.node->as_string()) {
+      out[name] = s->get();
+    } else if (e.node->is_integer() || e.node->is_floating_point() || e.node->is_boolean()) {
+      out[name] = scalar_text(*e.node);
+    } else {
+      type_error(*e.node, "labels." + name, "a string");
+    }
+  }
+  return out;
+}
+
+// Each [sinks.NAME] is kept as TOML text for the sink to validate; only the shape is checked
+// here.
+void ConfigLoader::load_sinks(const toml::node& n, Config& config) {
+  const toml::table* t = table_at(n, "sinks");
+  if (!t) return;
+  for (const Entry& e : in_file_order(*t)) {
+    std::string name(e.key);
+    const toml::table* sink = table_at(*e.node, "sinks." + name);
+    if (!sink) continue;
+    std::ostringstream text;
+    text << toml::toml_formatter(*sink);
+    config.sinks[name] = text.str();
+    config.sink_positions[name] = d_.pos(*sink);
+  }
+}
+
+Diagnostic file_error(const std::string& file, std::string message) {
+  Diagnostic d;
+  d.pos.file = file;
+  d.message = std::move(message);
+  return d;
+}
+
+}  // namespace
+
+Config load_config_string(const std::string& text, const std::string& file_name) {
+  Diagnostics diag(file_name);
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(file_name));
+  } catch (const toml::parse_error& e) {
+    // TOML cannot be read past a syntax error: this one error is all we can say.
+    diag.error(e.source(), "syntax error: " + std::string(e.description()));
+    throw LoadError(diag.take());
+  }
+  Config config;
+  config.file = file_name;
+  ConfigLoader(diag).load(root, config);
+  // The walk goes key by key; the reader goes line by line.
+  std::vector<Diagnostic> errors = diag.take();
+  std::stable_sort(errors.begin(), errors.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.pos.line, a.pos.column) < std::pair(b.pos.line, b.pos.column);
+  });
+  if (!errors.empty()) throw LoadError(std::move(errors));
+  return config;
+}
+
+Config load_config(const std::string& path) {
+  std::error_code ec;
+  // An ifstream opens a folder without complaint and then reads nothing.
+  if (std::filesystem::is_directory(path, ec))
+    throw LoadError(
+        {file_error(path, "cannot read file: " + std::generic_category().message(EISDIR))});
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw LoadError(
+        {file_error(path, "cannot read file: " + std::generic_category().message(errno))});
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw LoadError({file_error(path, "cannot read file")});
+  return load_config_string(text.str(), path);
+}
+
+std::vector<Location> select_locations(const Config& config, const std::string& only) {
+  if (config.locations.empty()) {
+    Location location;
+    location.name = only.empty() ? config.location : only;
+    return {location};
+  }
+  if (only.empty()) return config.locations;
+  for (const Location& location : config.locations)
+    if (location.name == only) return {location};
+  std::string names;
+  for (const Location& location : config.locations)
+    names += (names.empty() ? "" : ", ") + location.name;
+  throw std::runtime_error("unknown location " + in_quotes(only) + " (config has: " + names + ")");
+}
+
+}  // namespace prober::engine

@@ -40,6 +40,9 @@ struct Config {
   // [sinks.*] tables are validated and interpreted by the sinks (later); kept here as TOML
   // source text per sink name so the config stays one file.
   std::map<std::string, std::string> sinks;
+  // Where each [sinks.NAME] table starts in `file`: the text above is re-serialized, so its
+  // own line numbers are not the file's; a sink reports its problems at this position.
+  std::map<std::string, journeys::SourcePos> sink_positions;
 };
 
 // Loads a config file. Throws journeys::LoadError with every problem at file:line:col

@@ -40,6 +40,7 @@ Reason reason_of_failure(transport::Failure f) {
     case Failure::send: return Reason::send;
     case Failure::protocol: return Reason::protocol;
     case Failure::local_resource: return Reason::local_resource;
+    case Failure::cancelled: return Reason::cancelled;
     case Failure::internal: return Reason::internal;
   }
   return Reason::internal;
@@ -164,7 +165,56 @@ void judge(const journeys::Step& step, const journeys::Response& response,
   }
 }
 
+// One step: render, send, judge. Fills sr (result good unless something fails).
+boost::asio::awaitable<void> run_step(transport::Client& client, transport::Session& session,
+                                      const journeys::Journey& journey, const journeys::Step& step,
+                                      const Location& location, Clock::time_point deadline,
+                                      journeys::Scope& scope, record::StepResult& sr) {
+  sr.result = Result::good;
+  Built built;
+  std::string error;
+  if (!build_request(step, scope, location, built, &error)) {
+    sr.result = Result::bad;
+    sr.reason = Reason::template_error;
+    sr.message = scope.redact(error);
+    co_return;
+  }
+  sr.url = built.url_shown;
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const auto left = duration_cast<milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) {
+    sr.result = Result::bad;
+    sr.reason = Reason::timeout;
+    sr.message = "journey timeout (" + journeys::format_duration(journey.timeout) +
+                 ") reached before the step started";
+    co_return;
+  }
+  built.request.timeout = std::min(duration_cast<milliseconds>(step.timeout), left);
+  built.request.fresh_connection = !journey.reuse_connections;
+  transport::HttpResult res =
+      co_await client.async_perform(session, built.request, boost::asio::use_awaitable);
+  sr.status = res.response.status;
+  sr.timings = res.response.timings;
+  if (res.failure == transport::Failure::none) {
+    judge(step, res.response, scope, sr);
+    co_return;
+  }
+  sr.reason = reason_of_failure(res.failure);
+  sr.result = record::is_invalid_reason(sr.reason) ? Result::invalid : Result::bad;
+  std::string what = res.message;
+  if (res.failure == transport::Failure::timeout)
+    what = "no complete answer within " + journeys::format_duration(built.request.timeout) +
+           " (" + what + ")";
+  sr.message = scope.redact(what);
+}
+
 }  // namespace
+
+void RunControl::cancel() {
+  cancelled_ = true;
+  if (client_ != nullptr && session_ != nullptr) client_->cancel(*session_);
+}
 
 std::string new_run_id() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -176,7 +226,8 @@ std::string new_run_id() {
 boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
                                                       journeys::JourneyPtr journey,
                                                       const Location& location,
-                                                      std::string run_id) {
+                                                      std::string run_id,
+                                                      std::shared_ptr<RunControl> control) {
   record::RunResult run;
   run.journey = journey->name;
   run.cuj = journey->cuj;
@@ -206,6 +257,9 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
   }
 
   transport::Session session;
+  if (!control) control = std::make_shared<RunControl>();
+  control->client_ = &client;
+  control->session_ = &session;
   bool stopped = false;
   for (const auto& step : journey->steps) {
     record::StepResult& sr = run.steps.emplace_back();
@@ -216,45 +270,16 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
       sr.message = "not run: step '" + run.failed_step + "' failed";
       continue;
     }
-    sr.result = Result::good;
-    Built built;
-    std::string error;
-    if (!setup_error.empty()) {
+    if (control->cancelled()) {
+      sr.result = Result::invalid;
+      sr.reason = Reason::cancelled;
+      sr.message = "cancelled by the prober before the step started";
+    } else if (!setup_error.empty()) {
       sr.result = Result::invalid;
       sr.reason = Reason::template_error;
       sr.message = scope.redact(setup_error);
-    } else if (!build_request(step, scope, location, built, &error)) {
-      sr.result = Result::bad;
-      sr.reason = Reason::template_error;
-      sr.message = scope.redact(error);
     } else {
-      sr.url = built.url_shown;
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      const auto step_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(step.timeout);
-      if (left.count() <= 0) {
-        sr.result = Result::bad;
-        sr.reason = Reason::timeout;
-        sr.message = "journey timeout (" + journeys::format_duration(journey->timeout) +
-                     ") reached before the step started";
-      } else {
-        built.request.timeout = std::min(step_timeout, left);
-        built.request.fresh_connection = !journey->reuse_connections;
-        transport::HttpResult res =
-            co_await client.async_perform(session, built.request, boost::asio::use_awaitable);
-        sr.status = res.response.status;
-        sr.timings = res.response.timings;
-        if (res.failure != transport::Failure::none) {
-          sr.reason = reason_of_failure(res.failure);
-          sr.result = record::is_invalid_reason(sr.reason) ? Result::invalid : Result::bad;
-          std::string what = res.message;
-          if (res.failure == transport::Failure::timeout)
-            what = "no complete answer within " +
-                   journeys::format_duration(built.request.timeout) + " (" + what + ")";
-          sr.message = scope.redact(what);
-        } else {
-          judge(step, res.response, scope, sr);
-        }
-      }
+      co_await run_step(client, session, *journey, step, location, deadline, scope, sr);
     }
     if (sr.result != Result::good) {
       stopped = true;
@@ -263,6 +288,7 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
       run.failed_step = sr.name;
     }
   }
+  control->session_ = nullptr;
   run.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   co_return run;

@@ -2,6 +2,7 @@
 // Runs one journey once from one location: templating, the requests, checks, captures.
 // Knows nothing about time slots — the scheduler owns time (and decides what is late).
 
+#include <memory>
 #include <string>
 #include <utility>  // before awaitable.hpp: Boost 1.74 uses std::exchange without including it
 
@@ -14,6 +15,22 @@
 
 namespace prober::engine {
 
+// Lets the scheduler end a run early (shutdown): cancel() aborts the request in flight and
+// every later step is recorded as invalid (cancelled).
+class RunControl {
+ public:
+  void cancel();
+  bool cancelled() const { return cancelled_; }
+
+ private:
+  friend boost::asio::awaitable<record::RunResult> run_journey(
+      transport::Client&, journeys::JourneyPtr, const Location&, std::string,
+      std::shared_ptr<RunControl>);
+  bool cancelled_ = false;
+  transport::Client* client_ = nullptr;
+  transport::Session* session_ = nullptr;  // while the run is going
+};
+
 // A fresh random run id: 16 hex digits.
 std::string new_run_id();
 
@@ -23,6 +40,7 @@ std::string new_run_id();
 boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
                                                       journeys::JourneyPtr journey,
                                                       const Location& location,
-                                                      std::string run_id);
+                                                      std::string run_id,
+                                                      std::shared_ptr<RunControl> control = {});
 
 }  // namespace prober::engine

@@ -1,0 +1,34 @@
+#pragma once
+// `prober run` without --once: the scheduler runs every journey from every location until
+// SIGTERM/SIGINT or --duration; SIGHUP reloads config and journeys atomically.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace prober::cli {
+
+struct DaemonOptions {
+  std::vector<std::string> paths;      // journey files and folders
+  std::optional<std::string> config;   // --config FILE
+  std::string location;                // --location NAME ("" = all configured)
+  std::optional<std::chrono::nanoseconds> duration;  // --duration D
+  std::chrono::nanoseconds interval_override{};      // --interval D (0: the journeys')
+  std::optional<std::string> json_path;   // with --duration: every run, at the end
+  std::optional<std::string> junit_path;
+  std::optional<std::string> log_format;  // overrides the config's
+  bool live = true;                       // live view when stdout is a terminal
+  // Called once the scheduler runs, on the loop thread (the demo schedules its faults here).
+  std::function<void(boost::asio::io_context&, std::chrono::nanoseconds duration)> on_start;
+  // Overrides the config's locations (the demo's three vantage points).
+  std::optional<std::string> locations_toml;
+};
+
+// Returns the exit code: 0 after a clean stop, 2 for config or journey errors at start.
+int run_daemon(const DaemonOptions& options);
+
+}  // namespace prober::cli
