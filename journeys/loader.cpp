@@ -38,7 +38,7 @@ const std::vector<std::string_view> kDefaultsKeys = {"headers", "timeout", "foll
                                                      "max_body_bytes", "tls_verify"};
 const std::vector<std::string_view> kStepKeys = {
     "name",           "request",    "timeout", "follow_redirects",
-    "max_body_bytes", "tls_verify", "expect",  "capture"};
+    "max_body_bytes", "tls_verify", "expect",  "capture", "retries"};
 const std::vector<std::string_view> kRequestKeys = {"method", "url",  "headers", "query",
                                                     "body",   "json", "form"};
 const std::vector<std::string_view> kBodyKeys = {"body", "json", "form"};
@@ -678,6 +678,17 @@ void Loader::load_step_options(const toml::table& t, Step& step, const Journey& 
     if (verify == false) warn_tls_verify_off(d_, *n);
   }
   step.tls_verify = verify.value_or(defaults_.tls_verify.value_or(true));
+
+  if (const toml::node* n = t.get("retries")) {
+    const auto* i = n->as_integer();
+    if (!i) {
+      type_error(d_, *n, "retries", "an integer");
+    } else if (i->get() < 0 || i->get() > 10) {
+      d_.error(*n, "'retries' must be 0 to 10, not " + std::to_string(i->get()));
+    } else {
+      step.retries = static_cast<int>(i->get());
+    }
+  }
 }
 
 void Loader::load_request(const toml::node& node, Step& step) {

@@ -56,6 +56,9 @@ struct Step {
   int max_redirects = 0;              // 0: do not follow redirects
   std::size_t max_body_bytes = 0;     // resolved (default 1 MiB)
   bool tls_verify = true;
+  // Attempts after a bad first one, recorded as diagnostics only: the first attempt decides
+  // the step's event, so a retry never hides a failure.
+  int retries = 0;
   std::vector<CheckPtr> checks;       // in file order
   std::vector<Capture> captures;      // in file order
   std::optional<double> latency_threshold_ms;  // from a latency check on total, if any

@@ -280,6 +280,15 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
       sr.message = scope.redact(setup_error);
     } else {
       co_await run_step(client, session, *journey, step, location, deadline, scope, sr);
+      // Retries are diagnostics: the first attempt already decided the event.
+      for (int i = 0; sr.result == Result::bad && i < step.retries && !control->cancelled(); ++i) {
+        record::StepResult again;
+        again.name = step.name;
+        co_await run_step(client, session, *journey, step, location, deadline, scope, again);
+        sr.retries.push_back({again.result, again.reason, again.message, again.status,
+                              again.timings.total_ms});
+        if (again.result == Result::good) break;
+      }
     }
     if (sr.result != Result::good) {
       stopped = true;

@@ -60,6 +60,15 @@ struct FailedCheck {
   bool could_not_evaluate = false;
 };
 
+// A retry of a bad step: diagnostics ("was it transient?"), never the step's event.
+struct Attempt {
+  Result result = Result::good;
+  Reason reason = Reason::none;
+  std::string message;
+  int status = 0;
+  double total_ms = 0;
+};
+
 struct StepResult {
   std::string name;
   Result result = Result::skipped;
@@ -70,6 +79,7 @@ struct StepResult {
   int status = 0;
   journeys::Timings timings;
   std::vector<FailedCheck> failed_checks;
+  std::vector<Attempt> retries;  // only when the step has retries and the first attempt was bad
 };
 
 struct RunResult {

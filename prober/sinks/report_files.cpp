@@ -100,6 +100,16 @@ nlohmann::json runs_to_json(const std::vector<record::RunResult>& runs) {
                      {"first_byte", round3(s.timings.first_byte_ms)},
                      {"total", round3(s.timings.total_ms)}}},
                    {"failed_checks", std::move(failed)}};
+      if (!s.retries.empty()) {
+        json retries = json::array();
+        for (const auto& a : s.retries)
+          retries.push_back({{"result", record::to_string(a.result)},
+                             {"reason", record::to_string(a.reason)},
+                             {"message", a.message},
+                             {"status", a.status},
+                             {"total_ms", round3(a.total_ms)}});
+        step["retries"] = std::move(retries);
+      }
       steps.push_back(std::move(step));
     }
     ++totals[std::string(record::to_string(run.result))];

@@ -188,6 +188,29 @@ expect = { body_contains = "definitely-not-there", json = [ { path = "$.headers.
   EXPECT_THAT(json_text, HasSubstr("***"));
 }
 
+TEST(Retries, AreRecordedButNeverHideTheFirstFailure) {
+  Server bad({badserver(), "--port", "0"});
+  TempDir tmp;
+  const std::string file = tmp.write("r.toml", "name = \"retry\"\n[[steps]]\nname = \"s\"\nretries = 2\n"
+                                     "request = { url = \"" + bad.url() + "/status/503\" }\nexpect = { status = 200 }\n");
+  const std::string json_path = tmp.path() + "/out.json";
+  Output o = testing_support::run({prober(), "run", "--once", file, "--json", json_path});
+  EXPECT_EQ(o.exit_code, 1) << o.err;
+  json doc = json::parse(testing_support::read_file(json_path));
+  const json& s = step(doc, "retry", "s");
+  EXPECT_EQ(s["result"], "bad");
+  EXPECT_EQ(s["reason"], "status");
+  ASSERT_EQ(s["retries"].size(), 2u);
+  EXPECT_EQ(s["retries"][0]["result"], "bad");
+  EXPECT_EQ(s["retries"][1]["status"], 503);
+
+  const std::string wrong = tmp.write("w.toml", "name = \"w\"\n[[steps]]\nname = \"s\"\nretries = -1\n"
+                                      "request = { url = \"http://127.0.0.1:1/\" }\n");
+  Output e = testing_support::run({prober(), "check", wrong});
+  EXPECT_EQ(e.exit_code, 2);
+  EXPECT_THAT(e.err, HasSubstr("w.toml:4:11: step 's': 'retries' must be 0 to 10, not -1"));
+}
+
 TEST(Journeys, FiveMistakesGiveFiveLocatedErrorsAndExitTwo) {
   TempDir tmp;
   const std::string file = tmp.write("broken.toml", R"(name = "broken"
