@@ -8,6 +8,8 @@
 
 #include "journeys/loader.hpp"
 
+#include "journeys/toml_read.hpp"
+
 #include <algorithm>
 #include <cassert>
 #include <cerrno>
@@ -55,17 +57,6 @@ const std::vector<std::string_view> kRunBuiltins = {"location", "run_id", "journ
 const std::vector<std::string_view> kReservedNames = {
     "location", "run_id", "journey", "uuid", "unix", "unix_ms", "timestamp", "random_int", "env"};
 
-bool contains(const std::vector<std::string_view>& list, std::string_view word) {
-  return std::find(list.begin(), list.end(), word) != list.end();
-}
-
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-
 // A var or capture name as a template can reference it: a letter, then letters, digits, '_'
 // or '-' (templates also read '.', but "env." is theirs).
 bool is_identifier(std::string_view s) {
@@ -82,12 +73,6 @@ bool is_journey_name(std::string_view s) {
 }
 
 // RFC 9110 token: what a header field name may contain.
-bool is_header_name(std::string_view s) {
-  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
-    return is_alpha(c) || is_digit(c) || kSpecials.find(c) != std::string_view::npos;
-  });
-}
 
 std::string upper(std::string_view s) {
   std::string out(s);
@@ -96,79 +81,21 @@ std::string upper(std::string_view s) {
   return out;
 }
 
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
-
-std::string with_hint(std::string message, std::string_view word,
-                      const std::vector<std::string_view>& candidates) {
-  std::string hint = did_you_mean(word, candidates);
-  if (hint.empty()) return message;
-  // Tolerates both forms of did_you_mean: the bare candidate or the whole phrase.
-  if (!hint.starts_with("did you mean")) hint = "did you mean " + in_quotes(hint) + "?";
-  return message + " (" + hint + ")";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Typed reads. Each reports a wrong type at the value and returns nullopt.
 
 
 // A scalar as TOML writes it: 2, 1.5, true, 1979-05-27T07:32:00Z.
-std::string scalar_text(const toml::node& n) {
-  std::ostringstream text;
-  n.visit([&](const auto& v) {
-    if constexpr (toml::is_value<decltype(v)>) text << v;
-  });
-  return text.str();
-}
 
-void type_error(Diagnostics& d, const toml::node& n, std::string_view key,
-                std::string_view expected) {
-  d.error(n, in_quotes(key) + " must be " + std::string(expected) + ", not " +
-                 std::string(type_name(n)));
-}
 
-struct Entry {
-  std::string_view key;
-  const toml::node* node;
-};
 
 // A table's entries in the order they appear in the file. Order matters for vars (evaluated
 // in order), checks and captures (reported in order) and headers (sent in order).
-std::vector<Entry> in_file_order(const toml::table& t) {
-  std::vector<std::pair<toml::source_position, Entry>> keyed;
-  for (auto&& [k, v] : t)
-    keyed.push_back({k.source().begin, Entry{k.str(), &v}});
-  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
-    return std::pair(a.first.line, a.first.column) < std::pair(b.first.line, b.first.column);
-  });
-  std::vector<Entry> out;
-  for (auto& [pos, e] : keyed)
-    out.push_back(e);
-  return out;
-}
 
-void check_keys(Diagnostics& d, const toml::table& t,
-                const std::vector<std::string_view>& allowed) {
-  for (const Entry& e : in_file_order(t))
-    if (!contains(allowed, e.key))
-      d.error(*e.node, with_hint("unknown key " + in_quotes(e.key), e.key, allowed));
-}
 
 void missing_key(Diagnostics& d, const toml::node& table, std::string_view key) {
   d.error(table, "missing required key " + in_quotes(key));
-}
-
-const toml::table* table_at(Diagnostics& d, const toml::node& n, std::string_view key) {
-  if (const toml::table* t = n.as_table()) return t;
-  type_error(d, n, key, "a table");
-  return nullptr;
-}
-
-std::optional<std::string> string_at(Diagnostics& d, const toml::node& n, std::string_view key) {
-  if (const auto* s = n.as_string()) return s->get();
-  type_error(d, n, key, "a string");
-  return std::nullopt;
 }
 
 std::optional<bool> bool_at(Diagnostics& d, const toml::node& n, std::string_view key) {
@@ -941,13 +868,6 @@ void Loader::load_latency_slo(const toml::node& node, const Journey& j, Slo& slo
 
 // ---------------------------------------------------------------------------------------------
 // Files and folders
-
-Diagnostic file_error(const std::string& file, std::string message) {
-  Diagnostic d;
-  d.pos.file = file;
-  d.message = std::move(message);
-  return d;
-}
 
 // Every *.toml under dir, recursively, sorted so the load order does not depend on the
 // file system.

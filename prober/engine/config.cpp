@@ -8,6 +8,8 @@
 
 #include "prober/engine/config.hpp"
 
+#include "journeys/toml_read.hpp"
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -28,8 +30,18 @@
 namespace prober::engine {
 namespace {
 
+using journeys::contains;
 using journeys::Diagnostic;
 using journeys::Diagnostics;
+using journeys::Entry;
+using journeys::file_error;
+using journeys::in_file_order;
+using journeys::in_quotes;
+using journeys::is_alpha;
+using journeys::is_digit;
+using journeys::is_header_name;
+using journeys::scalar_text;
+using journeys::with_hint;
 using journeys::Duration;
 using journeys::LoadError;
 
@@ -48,16 +60,7 @@ const std::vector<std::string_view> kLogFormats = {"text", "json"};
 const std::vector<std::string_view> kReservedLabels = {"journey", "step", "location",
                                                        "reason",  "le",   "quantile"};
 
-bool contains(const std::vector<std::string_view>& list, std::string_view word) {
-  return std::find(list.begin(), list.end(), word) != list.end();
-}
 
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
@@ -73,12 +76,6 @@ bool is_location_name(std::string_view s) {
 }
 
 // RFC 9110 token: what a header field name may contain.
-bool is_header_name(std::string_view s) {
-  constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
-  return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) {
-    return is_alpha(c) || is_digit(c) || kSpecials.find(c) != std::string_view::npos;
-  });
-}
 
 // Prometheus label name: [a-zA-Z_][a-zA-Z0-9_]*.
 bool is_label_name(std::string_view s) {
@@ -94,16 +91,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string in_quotes(std::string_view s) {
-  return "'" + std::string(s) + "'";
-}
 
-std::string with_hint(std::string message, std::string_view word,
-                      const std::vector<std::string_view>& candidates) {
-  std::string hint = journeys::did_you_mean(word, candidates);
-  if (hint.empty()) return message;
-  return message + " (did you mean " + in_quotes(hint) + "?)";
-}
 
 enum class Family { none, v4, v6 };
 
@@ -124,13 +112,6 @@ bool is_port(std::string_view s) {
 }
 
 // A scalar as TOML writes it: 2, 1.5, true.
-std::string scalar_text(const toml::node& n) {
-  std::ostringstream text;
-  n.visit([&](const auto& v) {
-    if constexpr (toml::is_value<decltype(v)>) text << v;
-  });
-  return text.str();
-}
 
 bool comes_before(const toml::node& a, const toml::node& b) {
   const toml::source_position& pa = a.source().begin;
@@ -138,25 +119,9 @@ bool comes_before(const toml::node& a, const toml::node& b) {
   return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
 }
 
-struct Entry {
-  std::string_view key;
-  const toml::key* key_node;
-  const toml::node* node;
-};
 
 // A table's entries in file order (toml++ keeps keys sorted): locations are run, and headers
 // sent, in the order they were written.
-std::vector<Entry> in_file_order(const toml::table& t) {
-  std::vector<Entry> out;
-  for (auto&& [k, v] : t)
-    out.push_back(Entry{k.str(), &k, &v});
-  std::stable_sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) {
-    const toml::source_position& pa = a.key_node->source().begin;
-    const toml::source_position& pb = b.key_node->source().begin;
-    return std::pair(pa.line, pa.column) < std::pair(pb.line, pb.column);
-  });
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shape checks of network values. Each returns why the text is unusable, or "" when it is fine.
@@ -251,24 +216,18 @@ class ConfigLoader {
   void load(const toml::table& root, Config& config);
 
  private:
+  // The shared reads of journeys/toml_read.hpp, bound to this file's diagnostics.
   void type_error(const toml::node& n, std::string_view key, std::string_view expected) {
-    d_.error(n, in_quotes(key) + " must be " + std::string(expected) + ", not " +
-                    std::string(journeys::type_name(n)));
+    journeys::type_error(d_, n, key, expected);
   }
   void check_keys(const toml::table& t, const std::vector<std::string_view>& allowed) {
-    for (const Entry& e : in_file_order(t))
-      if (!contains(allowed, e.key))
-        d_.error(*e.node, with_hint("unknown key " + in_quotes(e.key), e.key, allowed));
+    journeys::check_keys(d_, t, allowed);
   }
   const toml::table* table_at(const toml::node& n, std::string_view key) {
-    if (const toml::table* t = n.as_table()) return t;
-    type_error(n, key, "a table");
-    return nullptr;
+    return journeys::table_at(d_, n, key);
   }
   std::optional<std::string> string_at(const toml::node& n, std::string_view key) {
-    if (const auto* s = n.as_string()) return s->get();
-    type_error(n, key, "a string");
-    return std::nullopt;
+    return journeys::string_at(d_, n, key);
   }
 
   void load_location_name(const toml::node& n, Config& config);
@@ -569,12 +528,6 @@ void ConfigLoader::load_sinks(const toml::node& n, Config& config) {
   }
 }
 
-Diagnostic file_error(const std::string& file, std::string message) {
-  Diagnostic d;
-  d.pos.file = file;
-  d.message = std::move(message);
-  return d;
-}
 
 }  // namespace
 

@@ -1,5 +1,7 @@
 #include "prober/engine/log.hpp"
 
+#include "prober/record/event.hpp"
+
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -11,20 +13,6 @@ namespace prober::engine {
 
 namespace {
 
-// RFC 3339 UTC with milliseconds. The same format as prober::sinks::format_time; a local copy
-// because the engine library does not link the sinks.
-std::string format_now() {
-  using namespace std::chrono;
-  const auto ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms % 1000));
-  return buf;
-}
 
 std::string_view level_name(Logger::Level l) {
   switch (l) {
@@ -183,7 +171,7 @@ void Logger::log(Level level, std::string_view msg, std::initializer_list<Field>
   // A log call never throws into its caller (it is used on error paths and in destructors);
   // a line we cannot build is lost.
   try {
-    const std::string ts = format_now();
+    const std::string ts = record::format_time(std::chrono::system_clock::now());
     const std::string line = format_ == Format::json ? json_line(ts, level, msg, fields)
                                                      : text_line(ts, level, msg, fields);
     std::lock_guard lock(mu_);

@@ -48,6 +48,9 @@ enum class Reason {
   internal,        // a bug or an unexpected local error
 };
 
+// RFC 3339 UTC with milliseconds: "2026-11-28T10:00:00.123Z".
+std::string format_time(std::chrono::system_clock::time_point t);
+
 std::string_view to_string(Result r);
 std::string_view to_string(Reason r);
 bool is_invalid_reason(Reason r);

@@ -25,7 +25,6 @@ void print_table(std::ostream& out, const std::vector<record::RunResult>& runs, 
 // path on failure.
 void write_file_atomic(const std::string& path, const std::string& text);
 
-// RFC 3339 UTC with milliseconds: "2026-11-28T10:00:00.123Z".
-std::string format_time(std::chrono::system_clock::time_point t);
+using record::format_time;
 
 }  // namespace prober::sinks
