@@ -240,6 +240,32 @@ headers = { X-Probe-Location = "edge-b" }
   EXPECT_EQ(locations, (std::set<std::string>{"edge-a", "edge-b"}));
 }
 
+TEST(Daemon, AProxyLocationReachesTheTargetThroughItsProxy) {
+  TempDir tmp;
+  Server bad({badserver(), "--port", "0"});
+  Server proxy({env_or_die("TESTPROXY"), "--port", "0", "--log", tmp.path() + "/proxy.log"});
+  const std::string config = tmp.write("prober.toml", "[locations.direct]\n[locations.via-proxy]\nproxy = \"" +
+                                       proxy.url() + "\"\n");
+  const std::string file = tmp.write("j.toml", journey("hop", bad.url() + "/echo?l={{location}}"));
+  const std::string out = tmp.path() + "/runs.json";
+  testing_support::Output o = testing_support::run(
+      {prober(), "run", "--once", "--config", config, file, "--json", out});
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  // The proxy saw exactly the proxied location's request...
+  const auto proxied = read_log(tmp.path() + "/proxy.log");
+  ASSERT_EQ(proxied.size(), 1u);
+  EXPECT_EQ(proxied[0]["target"], bad.url() + "/echo?l=via-proxy");
+  EXPECT_EQ(proxied[0]["status"], 200);
+  // ...and the prober ran both locations, each good.
+  json runs = json::parse(testing_support::read_file(out));
+  std::set<std::string> locations;
+  for (const auto& r : runs["runs"]) {
+    locations.insert(r["location"]);
+    EXPECT_EQ(r["result"], "good");
+  }
+  EXPECT_EQ(locations, (std::set<std::string>{"direct", "via-proxy"}));
+}
+
 // "2026-11-28T10:00:00.123Z" -> unix milliseconds.
 double parse_time_ms(const std::string& t) {
   std::tm tm{};
