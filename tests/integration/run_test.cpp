@@ -241,6 +241,18 @@ request = { url = "http://127.0.0.1:1/{{nope}}", methd = "GET" }
   EXPECT_EQ(c.exit_code, 2);
 }
 
+// The README's first command is `./dev demo`: the binary it execs must be the one meson builds
+// (it once pointed at build/prober, a folder).
+TEST(DevScript, DemoExecsTheBuiltProberBinary) {
+  const std::string dev = testing_support::read_file(env_or_die("SOURCE_ROOT") + "/dev");
+  const std::string marker = "exec \"$BUILD_DIR/";
+  const auto at = dev.find(marker);
+  ASSERT_NE(at, std::string::npos) << "dev has no exec of the built binary";
+  const auto end = dev.find('"', at + marker.size());
+  const std::string rel = dev.substr(at + marker.size(), end - at - marker.size());
+  EXPECT_EQ(env_or_die("BUILD_ROOT") + "/" + rel, prober());
+}
+
 TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(testing_support::run({prober(), "run", "--once"}).exit_code, 2);
   EXPECT_EQ(testing_support::run({prober(), "frobnicate"}).exit_code, 2);
