@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -92,6 +94,16 @@ std::string lower(std::string_view s) {
 }
 
 
+
+// Paths in a config file are relative to the file's folder (as paths in journeys are, and as
+// Prometheus does), so a config works from whatever folder the prober starts in. A config read
+// from a string ("<demo locations>") has no folder.
+std::string relative_to_config(const std::string& config_file, const std::string& path) {
+  std::filesystem::path p(path);
+  if (p.is_absolute() || config_file.empty() || config_file[0] == '<') return path;
+  std::filesystem::path dir = std::filesystem::path(config_file).parent_path();
+  return dir.empty() ? path : (dir / p).string();
+}
 
 enum class Family { none, v4, v6 };
 
@@ -274,7 +286,7 @@ void ConfigLoader::load_data_dir(const toml::node& n, Config& config) {
     d_.error(n, "'data_dir' must not be empty");
     return;
   }
-  config.data_dir = std::move(*dir);
+  config.data_dir = relative_to_config(config.file, *dir);
 }
 
 void ConfigLoader::load_log_format(const toml::node& n, Config& config) {
@@ -512,22 +524,394 @@ std::map<std::string, std::string> ConfigLoader::load_labels(const toml::node& n
   return out;
 }
 
-// Each [sinks.NAME] is kept as TOML text for the sink to validate; only the shape is checked
-// here.
+// ---------------------------------------------------------------------------------------------
+// [sinks.*]
+
+
+const std::vector<std::string_view> kSinkTypes = {"sqlite", "prometheus", "remote_write",
+                                                  "influxdb"};
+const std::vector<std::string_view> kSqliteKeys = {"type", "enabled", "path", "retention"};
+const std::vector<std::string_view> kScrapeKeys = {"type", "listen"};
+// Keys every push sink has; influxdb adds kInfluxKeys.
+const std::vector<std::string_view> kPushKeys = {
+    "type",    "url",           "headers",       "basic_auth", "bearer_token", "batch_size",
+    "timeout", "flush_interval", "queue_samples", "spill_dir",  "spill_bytes"};
+const std::vector<std::string_view> kInfluxKeys = {"api", "database", "org", "bucket", "token"};
+const std::vector<std::string_view> kSecretKeys = {"env", "file"};
+const std::vector<std::string_view> kBasicAuthKeys = {"username", "password"};
+
+// "IP:port" or "[IPv6]:port"; returns why not, or "".
+std::string listen_problem(const std::string& text) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    std::size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return "expected [IPv6]:port";
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    if (ip_family(host) != Family::v6) return in_quotes(host) + " is not an IPv6 address";
+  } else {
+    std::size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return "expected IP:port, e.g. \"127.0.0.1:9464\"";
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    if (host.empty())
+      return "give the address to bind: \"127.0.0.1:" + port +
+             "\" (this host only) or \"0.0.0.0:" + port + "\" (every interface)";
+    if (ip_family(host) != Family::v4)
+      return in_quotes(host) + " is not an IPv4 address (IPv6: \"[::1]:" + port + "\")";
+  }
+  if (port == "0") return {};  // an ephemeral port (tests)
+  if (!is_port(port)) return "invalid port " + in_quotes(port);
+  return {};
+}
+
+// An http(s) URL with a host; returns why not, or "".
+std::string push_url_problem(std::string_view url) {
+  std::size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return "missing scheme (http:// or https://)";
+  std::string scheme = lower(url.substr(0, sep));
+  if (scheme != "http" && scheme != "https") return "scheme must be http or https";
+  if (has_space(url) || url.find('\0') != std::string_view::npos) return "contains whitespace";
+  std::string_view rest = url.substr(sep + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (authority.empty() || authority[0] == ':') return "missing host";
+  return {};
+}
+
+// A byte size: an integer, or a string "512MiB" / "1GiB" / "64KiB" / "100MB".
+std::optional<std::uint64_t> parse_bytes(std::string_view text) {
+  std::size_t i = 0;
+  std::uint64_t n = 0;
+  while (i < text.size() && is_digit(text[i])) {
+    if (n > (std::uint64_t{1} << 50)) return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    ++i;
+  }
+  if (i == 0) return std::nullopt;
+  std::string unit = lower(text.substr(i));
+  static const std::vector<std::pair<std::string_view, std::uint64_t>> kUnits = {
+      {"", 1},          {"b", 1},           {"kb", 1000},          {"mb", 1000 * 1000},
+      {"gb", 1000000000}, {"kib", 1 << 10}, {"mib", 1 << 20},      {"gib", 1ull << 30}};
+  for (const auto& [name, factor] : kUnits)
+    if (unit == name) return n * factor;
+  return std::nullopt;
+}
+
+class SinkLoader {
+ public:
+  SinkLoader(Diagnostics& d, const std::string& config_file) : d_(d), file_(config_file) {}
+
+  void load(const toml::table& sinks, sinks::SinksConfig& out) {
+    bool has_sqlite = false, has_scrape = false;
+    for (const Entry& e : in_file_order(sinks)) {
+      std::string name(e.key);
+      journeys::ContextScope ctx(d_, "sinks." + name);
+      const toml::table* t = journeys::table_at(d_, *e.node, "sinks." + name);
+      if (!t) continue;
+      if (!is_location_name(name)) {
+        d_.error(*e.node, "invalid sink name " + in_quotes(name) +
+                              ": use letters, digits, '_', '-' and '.'");
+        continue;
+      }
+      std::string type = name;
+      if (const toml::node* n = t->get("type")) {
+        auto v = journeys::string_at(d_, *n, "type");
+        if (!v) continue;
+        type = *v;
+        if (!contains(kSinkTypes, type)) {
+          d_.error(*n, with_hint("unknown sink type " + in_quotes(type) +
+                                     " (sqlite, prometheus, remote_write, influxdb)",
+                                 type, kSinkTypes));
+          continue;
+        }
+      } else if (!contains(kSinkTypes, name)) {
+        d_.error(*t, with_hint("sink " + in_quotes(name) +
+                                   " needs a 'type' (sqlite, prometheus, remote_write, influxdb)",
+                               name, kSinkTypes));
+        continue;
+      }
+      if (type == "sqlite") {
+        if (has_sqlite) d_.error(*t, "a second sqlite sink: there is one embedded store");
+        has_sqlite = true;
+        load_sqlite(*t, out.sqlite);
+      } else if (type == "prometheus") {
+        if (has_scrape) d_.error(*t, "a second prometheus scrape endpoint: there is one");
+        has_scrape = true;
+        load_scrape(*t, out.prometheus);
+      } else {
+        sinks::PushSinkConfig push;
+        push.name = name;
+        push.pos = d_.pos(*t);
+        load_push(*t, type, push);
+        out.push.push_back(std::move(push));
+      }
+    }
+  }
+
+ private:
+  void load_sqlite(const toml::table& t, sinks::SqliteSinkConfig& s) {
+    journeys::check_keys(d_, t, kSqliteKeys);
+    if (const toml::node* n = t.get("enabled")) {
+      if (const auto* b = n->as_boolean())
+        s.enabled = b->get();
+      else
+        journeys::type_error(d_, *n, "enabled", "a boolean");
+    }
+    if (const toml::node* n = t.get("path")) {
+      if (auto v = journeys::string_at(d_, *n, "path")) {
+        if (v->empty())
+          d_.error(*n, "'path' must not be empty");
+        else
+          s.path = relative_to_config(*v);
+      }
+    }
+    if (const toml::node* n = t.get("retention")) {
+      if (auto d = duration(*n, "retention")) {
+        if (*d < std::chrono::hours(1))
+          d_.error(*n, "'retention' must be at least 1h, not " + journeys::format_duration(*d));
+        else
+          s.retention = std::chrono::duration_cast<std::chrono::hours>(*d);
+      }
+    }
+  }
+
+  void load_scrape(const toml::table& t, sinks::PrometheusSinkConfig& s) {
+    journeys::check_keys(d_, t, kScrapeKeys);
+    s.listen = "127.0.0.1:9464";  // loopback unless another address is written out
+    if (const toml::node* n = t.get("listen")) {
+      if (auto v = journeys::string_at(d_, *n, "listen")) {
+        if (std::string why = listen_problem(*v); !why.empty())
+          d_.error(*n, "'listen': " + why);
+        else
+          s.listen = *v;
+      }
+    }
+  }
+
+  void load_push(const toml::table& t, const std::string& type, sinks::PushSinkConfig& p) {
+    std::vector<std::string_view> keys = kPushKeys;
+    if (type == "influxdb") keys.insert(keys.end(), kInfluxKeys.begin(), kInfluxKeys.end());
+    journeys::check_keys(d_, t, keys);
+    if (const toml::node* n = t.get("url")) {
+      if (auto v = journeys::string_at(d_, *n, "url")) {
+        if (std::string why = push_url_problem(*v); !why.empty())
+          d_.error(*n, "'url': " + why);
+        else
+          p.url = *v;
+      }
+    } else {
+      d_.error(t, "missing 'url'");
+    }
+    if (const toml::node* n = t.get("headers")) load_headers(*n, p.headers);
+    if (const toml::node* n = t.get("basic_auth")) {
+      if (const toml::table* b = journeys::table_at(d_, *n, "basic_auth")) {
+        journeys::check_keys(d_, *b, kBasicAuthKeys);
+        if (const toml::node* u = b->get("username")) {
+          if (auto v = journeys::string_at(d_, *u, "basic_auth.username")) p.basic_user = *v;
+        } else {
+          d_.error(*b, "'basic_auth' needs 'username'");
+        }
+        if (const toml::node* pw = b->get("password"))
+          p.basic_password = secret(*pw, "basic_auth.password");
+        else
+          d_.error(*b, "'basic_auth' needs 'password' ({ env = \"VAR\" } or { file = \"path\" })");
+      }
+    }
+    if (const toml::node* n = t.get("bearer_token")) p.bearer_token = secret(*n, "bearer_token");
+    if (!p.basic_user.empty() && !p.bearer_token.empty())
+      d_.error(t, "give 'basic_auth' or 'bearer_token', not both");
+    size_key(t, "batch_size", p.batch_size, 1, 1'000'000);
+    size_key(t, "queue_samples", p.queue_samples, 1, 1'000'000'000);
+    if (const toml::node* n = t.get("timeout"))
+      if (auto d = duration(*n, "timeout")) p.timeout = at_least_ms(*n, "timeout", *d);
+    if (const toml::node* n = t.get("flush_interval"))
+      if (auto d = duration(*n, "flush_interval"))
+        p.flush_interval = at_least_ms(*n, "flush_interval", *d);
+    if (const toml::node* n = t.get("spill_dir")) {
+      if (auto v = journeys::string_at(d_, *n, "spill_dir")) {
+        if (v->empty())
+          d_.error(*n, "'spill_dir' must not be empty (leave it out to keep the queue in memory)");
+        else
+          p.spill_dir = relative_to_config(*v);
+      }
+    }
+    if (const toml::node* n = t.get("spill_bytes")) {
+      std::optional<std::uint64_t> bytes;
+      if (const auto* i = n->as_integer()) {
+        if (i->get() > 0) bytes = static_cast<std::uint64_t>(i->get());
+      } else if (const auto* s = n->as_string()) {
+        bytes = parse_bytes(s->get());
+      } else {
+        journeys::type_error(d_, *n, "spill_bytes", "an integer or a size like \"512MiB\"");
+      }
+      if (bytes && *bytes > 0)
+        p.spill_bytes = *bytes;
+      else if (n->is_integer() || n->is_string())
+        d_.error(*n, "'spill_bytes' must be a positive size like 536870912 or \"512MiB\"");
+    }
+    if (type == "remote_write") {
+      p.kind = sinks::PushKind::remote_write;
+      return;
+    }
+    // influxdb
+    std::string api = "v1";
+    if (const toml::node* n = t.get("api")) {
+      if (auto v = journeys::string_at(d_, *n, "api")) {
+        if (*v != "v1" && *v != "v2")
+          d_.error(*n, "'api' must be \"v1\" (InfluxDB 1.x, VictoriaMetrics) or \"v2\", not " +
+                           in_quotes(*v));
+        else
+          api = *v;
+      }
+    }
+    auto str = [&](std::string_view key, std::string& out) {
+      if (const toml::node* n = t.get(key))
+        if (auto v = journeys::string_at(d_, *n, key)) out = *v;
+    };
+    str("database", p.database);
+    str("org", p.org);
+    str("bucket", p.bucket);
+    if (const toml::node* n = t.get("token")) p.bearer_token = secret(*n, "token");
+    if (api == "v1") {
+      p.kind = sinks::PushKind::influx_v1;
+      for (std::string_view key : {"org", "bucket", "token"})
+        if (const toml::node* n = t.get(key))
+          d_.error(*n, in_quotes(key) + " is for api = \"v2\"; api \"v1\" writes to 'database'");
+      if (p.database.empty()) d_.error(t, "api \"v1\" needs 'database'");
+    } else {
+      p.kind = sinks::PushKind::influx_v2;
+      if (const toml::node* n = t.get("database"))
+        d_.error(*n, "'database' is for api = \"v1\"; api \"v2\" writes to 'org' and 'bucket'");
+      if (p.org.empty()) d_.error(t, "api \"v2\" needs 'org'");
+      if (p.bucket.empty()) d_.error(t, "api \"v2\" needs 'bucket'");
+    }
+  }
+
+  // { env = "VAR" } or { file = "path" }; never a literal (configs get shared and committed).
+  sinks::Secret secret(const toml::node& n, const std::string& key) {
+    sinks::Secret out;
+    if (n.is_string()) {
+      d_.error(n, in_quotes(key) +
+                      " must not be written in the config: use { env = \"VAR\" } or "
+                      "{ file = \"path\" }");
+      return out;
+    }
+    const toml::table* t = journeys::table_at(d_, n, key);
+    if (!t) return out;
+    journeys::check_keys(d_, *t, kSecretKeys);
+    const toml::node* env = t->get("env");
+    const toml::node* file = t->get("file");
+    if ((env != nullptr) == (file != nullptr)) {
+      d_.error(n, in_quotes(key) + " needs exactly one of 'env' and 'file'");
+      return out;
+    }
+    if (env) {
+      auto name = journeys::string_at(d_, *env, key + ".env");
+      if (!name) return out;
+      const char* value = name->empty() ? nullptr : std::getenv(name->c_str());
+      if (!value || !*value) {
+        d_.error(*env, in_quotes(key) + ": environment variable " + in_quotes(*name) +
+                           " is not set or empty");
+        return out;
+      }
+      out.value = value;
+      out.source = "env " + *name;
+      return out;
+    }
+    auto path = journeys::string_at(d_, *file, key + ".file");
+    if (!path) return out;
+    std::string full = relative_to_config(*path);
+    std::ifstream in(full, std::ios::binary);
+    std::error_code ec;
+    if (!in || std::filesystem::is_directory(full, ec)) {
+      d_.error(*file, in_quotes(key) + ": cannot read " + in_quotes(full) + ": " +
+                          std::generic_category().message(in ? EISDIR : errno));
+      return out;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    out.value = text.str();
+    // A file written by `echo` ends with a line break that is not part of the secret.
+    while (!out.value.empty() && (out.value.back() == '\n' || out.value.back() == '\r'))
+      out.value.pop_back();
+    if (out.value.empty()) {
+      d_.error(*file, in_quotes(key) + ": " + in_quotes(full) + " is empty");
+      return out;
+    }
+    out.source = "file " + full;
+    return out;
+  }
+
+  void load_headers(const toml::node& n, std::vector<std::pair<std::string, std::string>>& out) {
+    const toml::table* t = journeys::table_at(d_, n, "headers");
+    if (!t) return;
+    for (const Entry& e : in_file_order(*t)) {
+      std::string name(e.key);
+      if (!is_header_name(name)) {
+        d_.error(*e.node, "invalid header name " + in_quotes(name));
+        continue;
+      }
+      auto v = journeys::string_at(d_, *e.node, "headers." + name);
+      if (!v) continue;
+      if (v->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        d_.error(*e.node, "invalid value for header " + in_quotes(name) + ": contains a line break");
+        continue;
+      }
+      out.emplace_back(std::move(name), std::move(*v));
+    }
+  }
+
+  void size_key(const toml::table& t, std::string_view key, std::size_t& out, std::int64_t min,
+                std::int64_t max) {
+    const toml::node* n = t.get(key);
+    if (!n) return;
+    const auto* i = n->as_integer();
+    if (!i) {
+      journeys::type_error(d_, *n, key, "an integer");
+      return;
+    }
+    if (i->get() < min || i->get() > max) {
+      d_.error(*n, in_quotes(key) + " must be between " + std::to_string(min) + " and " +
+                       std::to_string(max) + ", not " + std::to_string(i->get()));
+      return;
+    }
+    out = static_cast<std::size_t>(i->get());
+  }
+
+  std::optional<Duration> duration(const toml::node& n, std::string_view key) {
+    const auto* s = n.as_string();
+    if (!s) {
+      journeys::type_error(d_, n, key, "a string (a duration like \"30s\")");
+      return std::nullopt;
+    }
+    std::string err;
+    std::optional<Duration> v = journeys::parse_duration(s->get(), &err);
+    if (!v) d_.error(n, in_quotes(key) + ": " + err);
+    return v;
+  }
+
+  std::chrono::milliseconds at_least_ms(const toml::node& n, std::string_view key, Duration d) {
+    if (d < std::chrono::milliseconds(1)) {
+      d_.error(n, in_quotes(key) + " must be at least 1ms, not " + journeys::format_duration(d));
+      return std::chrono::milliseconds(1);
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+  }
+
+  std::string relative_to_config(const std::string& path) const {
+    return engine::relative_to_config(file_, path);
+  }
+
+  Diagnostics& d_;
+  std::string file_;
+};
+
 void ConfigLoader::load_sinks(const toml::node& n, Config& config) {
   const toml::table* t = table_at(n, "sinks");
   if (!t) return;
-  for (const Entry& e : in_file_order(*t)) {
-    std::string name(e.key);
-    const toml::table* sink = table_at(*e.node, "sinks." + name);
-    if (!sink) continue;
-    std::ostringstream text;
-    text << toml::toml_formatter(*sink);
-    config.sinks[name] = text.str();
-    config.sink_positions[name] = d_.pos(*sink);
-  }
+  SinkLoader(d_, config.file).load(*t, config.sinks);
 }
-
 
 }  // namespace
 

@@ -11,6 +11,7 @@
 
 #include "journeys/diag.hpp"
 #include "prober/engine/location.hpp"
+#include "prober/sinks/sink_config.hpp"
 
 namespace prober::engine {
 
@@ -37,18 +38,16 @@ struct Config {
   std::map<std::string, std::map<std::string, std::string>> location_labels;  // name -> labels
   SchedulerOptions scheduler;
   std::string log_format = "text";  // "text" or "json"
-  // [sinks.*] tables are validated and interpreted by the sinks (later); kept here as TOML
-  // source text per sink name so the config stays one file.
-  std::map<std::string, std::string> sinks;
-  // Where each [sinks.NAME] table starts in `file`: the text above is re-serialized, so its
-  // own line numbers are not the file's; a sink reports its problems at this position.
-  std::map<std::string, journeys::SourcePos> sink_positions;
+  // [sinks.*], validated (see prober/sinks/sink_config.hpp for the keys).
+  sinks::SinksConfig sinks;
 };
 
 // Loads a config file. Throws journeys::LoadError with every problem at file:line:col
 // (unknown keys with a did-you-mean, wrong types, bad durations, a source_address that is not
 // an IP address, a proxy URL that is not http/https/socks5, malformed resolve entries
-// "host:port:address", ip_version other than 4 or 6, duplicate location names).
+// "host:port:address", ip_version other than 4 or 6, duplicate location names; in [sinks.*]:
+// unknown types, URLs that are not http(s), listen addresses that are not IP:port, secrets
+// whose environment variable is unset or whose file cannot be read).
 Config load_config(const std::string& path);
 Config load_config_string(const std::string& text, const std::string& file_name);
 

@@ -53,6 +53,7 @@ std::string duration_error(std::string_view text) {
 // A full file
 
 TEST(Config, FullFileLandsInTheStruct) {
+  ::setenv("PROBER_TEST_TOKEN", "s3cret", 1);
   Config c = load(R"(location = "eu-west"
 data_dir = "/var/lib/prober"
 log_format = "json"
@@ -86,10 +87,35 @@ labels = { tier = "gold" }
 [sinks.prometheus]
 listen = "127.0.0.1:9464"
 
-[sinks.future_thing]
-url = "http://127.0.0.1:1/x"
-[sinks.future_thing.tls]
-verify = false
+[sinks.sqlite]
+retention = "30d"
+path = "store/p.db"
+
+[sinks.vm]
+type = "remote_write"
+url = "http://127.0.0.1:8428/api/v1/write"
+headers = { X-Scope-OrgID = "team-a" }
+bearer_token = { env = "PROBER_TEST_TOKEN" }
+batch_size = 500
+flush_interval = "5s"
+timeout = "2s"
+queue_samples = 1000
+spill_dir = "spill/vm"
+spill_bytes = "64MiB"
+
+[sinks.influx]
+type = "influxdb"
+url = "http://127.0.0.1:8086"
+database = "prober"
+basic_auth = { username = "u", password = { env = "PROBER_TEST_TOKEN" } }
+
+[sinks.influx2]
+type = "influxdb"
+api = "v2"
+url = "https://influx.example:8086"
+org = "o"
+bucket = "b"
+token = { env = "PROBER_TEST_TOKEN" }
 )");
   EXPECT_EQ(c.file, "p.toml");
   EXPECT_EQ(c.location, "eu-west");
@@ -147,16 +173,36 @@ verify = false
             (std::map<std::string, Labels>{{"edge-b", Labels{{"region", "eu"}, {"rack", "3"}}},
                                            {"plain", Labels{{"tier", "gold"}}}}));
 
-  // Sinks are kept as TOML text that reads back to the same table.
-  ASSERT_EQ(c.sinks.size(), 2u);
-  toml::table prometheus = toml::parse(c.sinks.at("prometheus"));
-  EXPECT_EQ(prometheus, toml::table({{"listen", "127.0.0.1:9464"}}));
-  toml::table future = toml::parse(c.sinks.at("future_thing"));
-  EXPECT_EQ(future.at_path("url").value<std::string>(), "http://127.0.0.1:1/x");
-  EXPECT_EQ(future.at_path("tls.verify").value<bool>(), false);
-  EXPECT_EQ(c.sink_positions.at("prometheus").line, 31);
-  EXPECT_EQ(c.sink_positions.at("prometheus").file, "p.toml");
-  EXPECT_EQ(c.sink_positions.at("future_thing").line, 34);
+  EXPECT_EQ(c.sinks.prometheus.listen, "127.0.0.1:9464");
+  EXPECT_TRUE(c.sinks.sqlite.enabled);
+  EXPECT_EQ(c.sinks.sqlite.retention, std::chrono::hours(30 * 24));
+  EXPECT_EQ(c.sinks.sqlite.path, "store/p.db");  // p.toml has no folder
+  ASSERT_EQ(c.sinks.push.size(), 3u);
+  const sinks::PushSinkConfig& vm = c.sinks.push[0];
+  EXPECT_EQ(vm.name, "vm");
+  EXPECT_EQ(vm.kind, sinks::PushKind::remote_write);
+  EXPECT_EQ(vm.url, "http://127.0.0.1:8428/api/v1/write");
+  EXPECT_EQ(vm.headers, (std::vector<std::pair<std::string, std::string>>{{"X-Scope-OrgID", "team-a"}}));
+  EXPECT_EQ(vm.bearer_token.value, "s3cret");
+  EXPECT_EQ(vm.bearer_token.source, "env PROBER_TEST_TOKEN");
+  EXPECT_EQ(vm.batch_size, 500u);
+  EXPECT_EQ(vm.flush_interval, 5s);
+  EXPECT_EQ(vm.timeout, 2s);
+  EXPECT_EQ(vm.queue_samples, 1000u);
+  EXPECT_EQ(vm.spill_dir, "spill/vm");
+  EXPECT_EQ(vm.spill_bytes, 64u << 20);
+  EXPECT_EQ(vm.pos.line, 38);
+  const sinks::PushSinkConfig& influx = c.sinks.push[1];
+  EXPECT_EQ(influx.kind, sinks::PushKind::influx_v1);
+  EXPECT_EQ(influx.database, "prober");
+  EXPECT_EQ(influx.basic_user, "u");
+  EXPECT_EQ(influx.basic_password.value, "s3cret");
+  EXPECT_EQ(influx.batch_size, 2000u);  // the default
+  const sinks::PushSinkConfig& influx2 = c.sinks.push[2];
+  EXPECT_EQ(influx2.kind, sinks::PushKind::influx_v2);
+  EXPECT_EQ(influx2.org, "o");
+  EXPECT_EQ(influx2.bucket, "b");
+  EXPECT_EQ(influx2.bearer_token.value, "s3cret");
 }
 
 TEST(Config, EmptyFileGivesTheDefaults) {
@@ -168,7 +214,11 @@ TEST(Config, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c.log_format, "text");
   EXPECT_TRUE(c.locations.empty());
   EXPECT_TRUE(c.location_labels.empty());
-  EXPECT_TRUE(c.sinks.empty());
+  EXPECT_TRUE(c.sinks.push.empty());
+  EXPECT_TRUE(c.sinks.sqlite.enabled);  // the embedded store is on unless turned off
+  EXPECT_EQ(c.sinks.sqlite.path, "");   // <data_dir>/prober.db
+  EXPECT_EQ(sinks::sqlite_path(c.sinks, c.data_dir), "prober-data/prober.db");
+  EXPECT_EQ(c.sinks.prometheus.listen, "");  // no scrape endpoint unless asked for
   EXPECT_EQ(c.scheduler.late_threshold, defaults.scheduler.late_threshold);
   EXPECT_EQ(c.scheduler.jitter, defaults.scheduler.jitter);
   EXPECT_EQ(c.scheduler.grace, defaults.scheduler.grace);
@@ -180,12 +230,12 @@ TEST(Config, EmptyFileGivesTheDefaults) {
 TEST(Config, SmallValues) {
   Config c = load(
       "[scheduler]\njitter = \"0s\"\nlate_threshold = \"1ms\"\n"
-      "[locations.empty]\n[sinks.bare]\n");
+      "[locations.empty]\n[sinks.prometheus]\n");
   EXPECT_EQ(c.scheduler.jitter, 0ms);
   EXPECT_EQ(c.scheduler.late_threshold, 1ms);
   ASSERT_EQ(c.locations.size(), 1u);
   EXPECT_FALSE(c.locations[0].net);
-  EXPECT_EQ(c.sinks.at("bare"), "");
+  EXPECT_EQ(c.sinks.prometheus.listen, "127.0.0.1:9464");  // loopback unless written out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -393,7 +443,75 @@ std::vector<ErrorCase> error_cases() {
        {"p.toml:1:9: 'sinks' must be a table, not a string"}},
       {"sink_type",
        "[sinks]\nprometheus = true\n",
-       {"p.toml:2:14: 'sinks.prometheus' must be a table, not a boolean"}},
+       {"p.toml:2:14: sinks.prometheus: 'sinks.prometheus' must be a table, not a boolean"}},
+      {"sink_unknown_type",
+       "[sinks.x]\ntype = \"remote_writ\"\n",
+       {"p.toml:2:8: sinks.x: unknown sink type 'remote_writ' (sqlite, prometheus, remote_write, "
+        "influxdb) (did you mean 'remote_write'?)"}},
+      {"sink_needs_type",
+       "[sinks.mystore]\nurl = \"http://127.0.0.1:1/\"\n",
+       {"p.toml:1:1: sinks.mystore: sink 'mystore' needs a 'type' (sqlite, prometheus, "
+        "remote_write, influxdb)"}},
+      {"sink_unknown_key",
+       "[sinks.prometheus]\nlisen = \"127.0.0.1:1\"\n",
+       {"p.toml:2:9: sinks.prometheus: unknown key 'lisen' (did you mean 'listen'?)"}},
+      {"listen_without_host",
+       "[sinks.prometheus]\nlisten = \":9464\"\n",
+       {"p.toml:2:10: sinks.prometheus: 'listen': give the address to bind: \"127.0.0.1:9464\" "
+        "(this host only) or \"0.0.0.0:9464\" (every interface)"}},
+      {"listen_name",
+       "[sinks.prometheus]\nlisten = \"localhost:9464\"\n",
+       {"p.toml:2:10: sinks.prometheus: 'listen': 'localhost' is not an IPv4 address (IPv6: "
+        "\"[::1]:9464\")"}},
+      {"listen_port",
+       "[sinks.prometheus]\nlisten = \"127.0.0.1:99999\"\n",
+       {"p.toml:2:10: sinks.prometheus: 'listen': invalid port '99999'"}},
+      {"push_url_missing_and_scheme",
+       "[sinks.a]\ntype = \"remote_write\"\n[sinks.b]\ntype = \"remote_write\"\nurl = "
+       "\"ftp://x/\"\n",
+       {"p.toml:1:1: sinks.a: missing 'url'",
+        "p.toml:5:7: sinks.b: 'url': scheme must be http or https"}},
+      {"secret_inline",
+       "[sinks.a]\ntype = \"remote_write\"\nurl = \"http://h/\"\nbearer_token = \"abc\"\n",
+       {"p.toml:4:16: sinks.a: 'bearer_token' must not be written in the config: use { env = "
+        "\"VAR\" } or { file = \"path\" }"}},
+      {"secret_env_unset",
+       "[sinks.a]\ntype = \"remote_write\"\nurl = \"http://h/\"\nbearer_token = { env = "
+       "\"PROBER_TEST_UNSET_VAR\" }\n",
+       {"p.toml:4:24: sinks.a: 'bearer_token': environment variable 'PROBER_TEST_UNSET_VAR' is "
+        "not set or empty"}},
+      {"secret_file_missing",
+       "[sinks.a]\ntype = \"remote_write\"\nurl = \"http://h/\"\nbearer_token = { file = "
+       "\"/nonexistent/token\" }\n",
+       {"p.toml:4:25: sinks.a: 'bearer_token': cannot read '/nonexistent/token': No such file "
+        "or directory"}},
+      {"secret_both",
+       "[sinks.a]\ntype = \"remote_write\"\nurl = \"http://h/\"\nbearer_token = { env = "
+       "\"A\", file = \"b\" }\n",
+       {"p.toml:4:16: sinks.a: 'bearer_token' needs exactly one of 'env' and 'file'"}},
+      {"influx_v1_needs_database",
+       "[sinks.i]\ntype = \"influxdb\"\nurl = \"http://h:8086\"\norg = \"o\"\n",
+       {"p.toml:1:1: sinks.i: api \"v1\" needs 'database'",
+        "p.toml:4:7: sinks.i: 'org' is for api = \"v2\"; api \"v1\" writes to 'database'"}},
+      {"influx_v2_needs_org_bucket",
+       "[sinks.i]\ntype = \"influxdb\"\napi = \"v2\"\nurl = \"http://h:8086\"\n",
+       {"p.toml:1:1: sinks.i: api \"v2\" needs 'org'", "p.toml:1:1: sinks.i: api \"v2\" needs 'bucket'"}},
+      {"remote_write_has_no_database",
+       "[sinks.r]\ntype = \"remote_write\"\nurl = \"http://h/\"\ndatabase = \"x\"\n",
+       {"p.toml:4:12: sinks.r: unknown key 'database'"}},
+      {"batch_size_range",
+       "[sinks.r]\ntype = \"remote_write\"\nurl = \"http://h/\"\nbatch_size = 0\n",
+       {"p.toml:4:14: sinks.r: 'batch_size' must be between 1 and 1000000, not 0"}},
+      {"spill_bytes_bad",
+       "[sinks.r]\ntype = \"remote_write\"\nurl = \"http://h/\"\nspill_bytes = \"lots\"\n",
+       {"p.toml:4:15: sinks.r: 'spill_bytes' must be a positive size like 536870912 or "
+        "\"512MiB\""}},
+      {"retention_short",
+       "[sinks.sqlite]\nretention = \"10m\"\n",
+       {"p.toml:2:13: sinks.sqlite: 'retention' must be at least 1h, not 10m"}},
+      {"sqlite_enabled_type",
+       "[sinks.sqlite]\nenabled = \"no\"\n",
+       {"p.toml:2:11: sinks.sqlite: 'enabled' must be a boolean, not a string"}},
   };
 }
 
@@ -498,6 +616,34 @@ TEST_F(ConfigFiles, LoadsAFile) {
   Config c = load_config(path);
   EXPECT_EQ(c.file, path);
   EXPECT_EQ(c.location, "us-east");
+}
+
+// Paths in a config are relative to its folder; a secret file loses its final line break.
+TEST_F(ConfigFiles, PathsAreRelativeToTheConfigAndSecretFilesAreRead) {
+  write("token", "t0ken\n");
+  std::string path = write("prober.toml",
+                           "data_dir = \"data\"\n"
+                           "[sinks.sqlite]\npath = \"db/x.db\"\n"
+                           "[sinks.r]\ntype = \"remote_write\"\nurl = \"http://127.0.0.1:1/\"\n"
+                           "bearer_token = { file = \"token\" }\nspill_dir = \"/abs/spill\"\n");
+  Config c = load_config(path);
+  EXPECT_EQ(c.data_dir, (root_ / "data").string());
+  EXPECT_EQ(c.sinks.sqlite.path, (root_ / "db/x.db").string());
+  ASSERT_EQ(c.sinks.push.size(), 1u);
+  EXPECT_EQ(c.sinks.push[0].bearer_token.value, "t0ken");
+  EXPECT_EQ(c.sinks.push[0].bearer_token.source, "file " + (root_ / "token").string());
+  EXPECT_EQ(c.sinks.push[0].spill_dir, "/abs/spill");
+}
+
+// A secret never shows up in a diagnostic, even when the rest of the sink is wrong.
+TEST_F(ConfigFiles, SecretValuesAreNotInErrors) {
+  write("token", "very-secret-value");
+  std::string path = write("prober.toml",
+                           "[sinks.r]\ntype = \"remote_write\"\nurl = \"gopher://x\"\n"
+                           "bearer_token = { file = \"token\" }\nbatch_size = -1\n");
+  std::vector<std::string> errors = errors_of_file(path);
+  ASSERT_EQ(errors.size(), 2u);
+  for (const std::string& e : errors) EXPECT_EQ(e.find("very-secret-value"), std::string::npos) << e;
 }
 
 TEST_F(ConfigFiles, ErrorsNameTheFile) {
