@@ -56,24 +56,11 @@ std::string escape_label_value(std::string_view value) {
 
 namespace {
 
-using Label = std::pair<std::string_view, std::string_view>;
-
-// Shortest text that parses back to the same double, in %g style ("0.005", "30", "1e-07"), as
-// Go's strconv.FormatFloat(v, 'g', -1, 64) writes it for Prometheus' own clients.
-std::string format_double(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  std::array<char, 64> buf{};
-  const auto r = std::to_chars(buf.data(), buf.data() + buf.size(), v, std::chars_format::general);
-  return std::string(buf.data(), r.ptr);
-}
-
 // A bucket's `le`. OpenMetrics wants floats there ("1.0", not "1"): a scraper that mixes both
 // formats would otherwise see two different series for the same bucket.
-std::string format_le(double bound, bool openmetrics) {
-  std::string s = format_double(bound);
-  if (openmetrics && s.find_first_of(".eEnI") == std::string::npos) s += ".0";
-  return s;
+std::string format_le(const std::string& text_le, bool openmetrics) {
+  if (openmetrics && text_le.find_first_of(".eEnI") == std::string::npos) return text_le + ".0";
+  return text_le;
 }
 
 class Writer {
@@ -109,8 +96,8 @@ class Writer {
     }
   }
 
-  void sample(std::string_view name, std::string_view suffix, const std::vector<Label>& labels,
-              std::string_view value) {
+  void sample(std::string_view name, std::string_view suffix, const Labels& labels,
+              const SampleValue& value) {
     out_ += name;
     out_ += suffix;
     if (!labels.empty()) {
@@ -121,37 +108,14 @@ class Writer {
         first = false;
         out_ += k;
         out_ += "=\"";
-        out_ += escape_label_value(v);
+        out_ += escape_label_value(k == "le" ? format_le(v, om_) : v);
         out_ += '"';
       }
       out_ += '}';
     }
     out_ += ' ';
-    out_ += value;
+    out_ += value.is_integer ? std::to_string(value.integer) : format_double(value.real);
     out_ += '\n';
-  }
-
-  void counter(std::string_view name, const std::vector<Label>& labels, std::uint64_t v) {
-    sample(name, "_total", labels, std::to_string(v));
-  }
-
-  // _bucket{le} cumulative up to +Inf (== _count), then _sum and _count.
-  void histogram(std::string_view name, std::vector<Label> labels, const record::Histogram& h) {
-    const auto& bounds = h.bounds();
-    const auto& counts = h.counts();
-    std::uint64_t cumulative = 0;
-    labels.emplace_back("le", "");
-    for (std::size_t i = 0; i < bounds.size(); ++i) {
-      cumulative += counts[i];
-      const std::string le = format_le(bounds[i], om_);
-      labels.back().second = le;
-      sample(name, "_bucket", labels, std::to_string(cumulative));
-    }
-    labels.back().second = "+Inf";
-    sample(name, "_bucket", labels, std::to_string(h.count()));
-    labels.pop_back();
-    sample(name, "_sum", labels, format_double(h.sum()));
-    sample(name, "_count", labels, std::to_string(h.count()));
   }
 
   std::string finish() {
@@ -164,95 +128,38 @@ class Writer {
   std::string out_;
 };
 
-// A map keyed by Reason, as (name, count) sorted by name: series sorted by label value.
-std::vector<std::pair<std::string_view, std::uint64_t>> by_name(
-    const std::map<record::Reason, std::uint64_t>& m) {
-  std::vector<std::pair<std::string_view, std::uint64_t>> v;
-  v.reserve(m.size());
-  for (const auto& [reason, n] : m) v.emplace_back(record::to_string(reason), n);
-  std::sort(v.begin(), v.end());
-  return v;
+std::string_view type_name(MetricType t) {
+  switch (t) {
+    case MetricType::counter:
+      return "counter";
+    case MetricType::gauge:
+      return "gauge";
+    case MetricType::histogram:
+      return "histogram";
+  }
+  return "untyped";
 }
 
 }  // namespace
 
-std::string render_metrics(const record::Recorder& recorder, const engine::SchedulerStats* self,
-                           bool openmetrics) {
+std::string render_metrics(const Samples& samples, bool openmetrics) {
   Writer w(openmetrics);
-  const auto& steps = recorder.steps();
-  const auto& journeys = recorder.journeys();
-
-  // Steps map is ordered by (journey, step, location): label order, so series come sorted.
-  w.family("prober_step_events", "counter",
-           "Step outcomes: good and bad are valid events of the SLI; skipped follow an earlier "
-           "failed step; invalid were spoiled by the prober itself.");
-  for (const auto& [k, s] : steps) {
-    // Alphabetical by result, so sorted within a step too.
-    const std::array<std::pair<std::string_view, std::uint64_t>, 4> results{
-        {{"bad", s.bad}, {"good", s.good}, {"invalid", s.invalid}, {"skipped", s.skipped}}};
-    for (const auto& [result, n] : results)
-      w.counter("prober_step_events",
-                {{"journey", k.journey}, {"step", k.step}, {"location", k.location},
-                 {"result", result}},
-                n);
-  }
-
-  w.family("prober_step_bad", "counter", "Bad step events by reason.");
-  for (const auto& [k, s] : steps)
-    for (const auto& [reason, n] : by_name(s.bad_by_reason))
-      w.counter("prober_step_bad",
-                {{"journey", k.journey}, {"step", k.step}, {"location", k.location},
-                 {"reason", reason}},
-                n);
-
-  w.family("prober_step_invalid", "counter",
-           "Invalid step events (the prober's fault, not in the SLI) by reason.");
-  for (const auto& [k, s] : steps)
-    for (const auto& [reason, n] : by_name(s.invalid_by_reason))
-      w.counter("prober_step_invalid",
-                {{"journey", k.journey}, {"step", k.step}, {"location", k.location},
-                 {"reason", reason}},
-                n);
-
-  w.family("prober_step_latency_seconds", "histogram",
-           "Total latency of good and bad step attempts that got an answer.");
-  for (const auto& [k, s] : steps)
-    w.histogram("prober_step_latency_seconds",
-                {{"journey", k.journey}, {"step", k.step}, {"location", k.location}}, s.latency);
-
-  w.family("prober_journey_runs", "counter",
-           "Journey runs by result: good when every step was good.");
-  for (const auto& [k, j] : journeys) {
-    const std::array<std::pair<std::string_view, std::uint64_t>, 3> results{
-        {{"bad", j.runs_bad}, {"good", j.runs_good}, {"invalid", j.runs_invalid}}};
-    for (const auto& [result, n] : results)
-      w.counter("prober_journey_runs",
-                {{"journey", k.journey}, {"location", k.location}, {"result", result}}, n);
-  }
-
-  w.family("prober_journey_missed_slots", "counter",
-           "Slots skipped because the previous run of the journey was still going.");
-  for (const auto& [k, j] : journeys)
-    w.counter("prober_journey_missed_slots", {{"journey", k.journey}, {"location", k.location}},
-              j.missed_slots);
-
-  if (self != nullptr) {
-    w.family("prober_schedule_lag_seconds", "histogram",
-             "How late runs started after their slot.");
-    w.histogram("prober_schedule_lag_seconds", {}, self->schedule_lag);
-
-    w.family("prober_late_starts", "counter",
-             "Slots reached too late to run, recorded as invalid (late_start).");
-    w.counter("prober_late_starts", {}, self->late_starts);
-
-    w.family("prober_loop_stalls", "counter",
-             "Event loop stalls longer than the threshold; runs in flight were recorded invalid.");
-    w.counter("prober_loop_stalls", {}, self->stalls);
-
-    w.family("prober_loop_stall_max_seconds", "gauge", "Longest event loop stall seen.");
-    w.sample("prober_loop_stall_max_seconds", "", {}, format_double(self->loop_stall_max_ms / 1000));
+  // Series are grouped by family in family order: write each family's metadata, then its series.
+  std::size_t next = 0;
+  for (std::size_t f = 0; f < samples.families.size(); ++f) {
+    const Family& fam = samples.families[f];
+    w.family(fam.name, type_name(fam.type), fam.help);
+    for (; next < samples.series.size() && samples.series[next].family == f; ++next) {
+      const Series& s = samples.series[next];
+      w.sample(fam.name, s.suffix, s.labels, s.value);
+    }
   }
   return w.finish();
+}
+
+std::string render_metrics(const record::Recorder& recorder, const engine::SchedulerStats* self,
+                           bool openmetrics, const std::vector<PushSinkStats>& push) {
+  return render_metrics(collect_samples(recorder, self, push), openmetrics);
 }
 
 // ---------------------------------------------------------------------------------------------

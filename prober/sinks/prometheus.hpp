@@ -10,11 +10,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
 #include "prober/engine/scheduler.hpp"
 #include "prober/record/recorder.hpp"
+#include "prober/sinks/samples.hpp"
 
 namespace prober::sinks {
 
@@ -23,8 +25,11 @@ namespace prober::sinks {
 // step or journey that has been seen are exported even at 0, so rate() works from the first
 // scrape. openmetrics: OpenMetrics 1.0.0 (counter families named without `_total` in the
 // metadata, `le` as floats, `# EOF`); otherwise text format 0.0.4.
+// `push`: the push sinks' stats (PushSinks::stats()), exported as prober_sink_* families.
 std::string render_metrics(const record::Recorder& recorder, const engine::SchedulerStats* self,
-                           bool openmetrics);
+                           bool openmetrics, const std::vector<PushSinkStats>& push = {});
+// The same from collected samples (collect_samples in samples.hpp).
+std::string render_metrics(const Samples& samples, bool openmetrics);
 
 // Label values and HELP text as the formats want them: backslash, double quote (label values
 // only) and line feed escaped.

@@ -233,6 +233,46 @@ TEST(RenderMetrics, DefaultBucketsFormatting) {
   EXPECT_THAT(om, HasSubstr("prober_schedule_lag_seconds_bucket{le=\"0.0001\"} 0\n"));
 }
 
+TEST(RenderMetrics, PushSinkSelfMetricsSortedBySink) {
+  const Recorder rec;
+  const std::vector<prober::sinks::PushSinkStats> push{{"vm", 5, 10, 2, 3, 4, 100},
+                                                       {"influx", 0, 7, 0, 0, 1, 0}};
+  const std::string text = render_metrics(rec, nullptr, false, push);
+  EXPECT_EQ(lines_of(text, false),
+            (std::vector<std::string>{
+                "prober_sink_queued_samples{sink=\"influx\"} 0",
+                "prober_sink_queued_samples{sink=\"vm\"} 5",
+                "prober_sink_sent_samples_total{sink=\"influx\"} 7",
+                "prober_sink_sent_samples_total{sink=\"vm\"} 10",
+                "prober_sink_dropped_samples_total{sink=\"influx\",reason=\"queue_full\"} 0",
+                "prober_sink_dropped_samples_total{sink=\"influx\",reason=\"rejected\"} 0",
+                "prober_sink_dropped_samples_total{sink=\"vm\",reason=\"queue_full\"} 2",
+                "prober_sink_dropped_samples_total{sink=\"vm\",reason=\"rejected\"} 3",
+                "prober_sink_send_failures_total{sink=\"influx\"} 1",
+                "prober_sink_send_failures_total{sink=\"vm\"} 4",
+                "prober_sink_spilled_bytes{sink=\"influx\"} 0",
+                "prober_sink_spilled_bytes{sink=\"vm\"} 100",
+            }));
+  EXPECT_THAT(text, HasSubstr("# TYPE prober_sink_queued_samples gauge\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE prober_sink_dropped_samples_total counter\n"));
+  const std::string om = render_metrics(rec, nullptr, true, push);
+  EXPECT_THAT(om, HasSubstr("# TYPE prober_sink_dropped_samples counter\n"));
+  EXPECT_TRUE(om.ends_with("prober_sink_spilled_bytes{sink=\"vm\"} 100\n# EOF\n"));
+  // No push sink: no family at all.
+  EXPECT_THAT(render_metrics(rec, nullptr, false), Not(HasSubstr("prober_sink_")));
+}
+
+TEST(RenderMetrics, OneSampleLinePerCollectedSeries) {
+  // /metrics, remote write and InfluxDB all render collect_samples(): same series, same order.
+  const Recorder rec = filled();
+  const SchedulerStats self = self_stats();
+  const auto samples = prober::sinks::collect_samples(rec, &self, {{"s", 1, 2, 3, 4, 5, 6}});
+  const auto text_lines = lines_of(render_metrics(samples, false), false);
+  ASSERT_EQ(text_lines.size(), samples.series.size());
+  for (std::size_t i = 0; i < text_lines.size(); ++i)
+    EXPECT_TRUE(text_lines[i].starts_with(samples.name(samples.series[i]))) << text_lines[i];
+}
+
 TEST(RenderMetrics, EscapeLabelValue) {
   struct Case {
     std::string in, out;
