@@ -36,11 +36,12 @@ using std::string_view_literals::operator""sv;
 const std::vector<std::string_view> kJourneyKeys = {
     "name",      "description",       "cuj",  "interval", "timeout", "tags",
     "locations", "reuse_connections", "vars", "defaults", "steps",   "slo"};
-const std::vector<std::string_view> kDefaultsKeys = {"headers", "timeout", "follow_redirects",
-                                                     "max_body_bytes", "tls_verify"};
+const std::vector<std::string_view> kDefaultsKeys = {"headers",        "timeout",
+                                                     "follow_redirects", "max_body_bytes",
+                                                     "tls_verify",     "ca_file"};
 const std::vector<std::string_view> kStepKeys = {
     "name",           "request",    "timeout", "follow_redirects",
-    "max_body_bytes", "tls_verify", "expect",  "capture", "retries"};
+    "max_body_bytes", "tls_verify", "expect",  "capture", "retries", "ca_file"};
 const std::vector<std::string_view> kRequestKeys = {"method", "url",  "headers", "query",
                                                     "body",   "json", "form"};
 const std::vector<std::string_view> kBodyKeys = {"body", "json", "form"};
@@ -200,6 +201,30 @@ void warn_tls_verify_off(Diagnostics& d, const toml::node& n) {
   d.warning(n, "tls_verify = false: the server certificate is not verified");
 }
 
+// `ca_file`: a PEM bundle of the CAs to trust instead of the system's, relative to the journey
+// file's folder. Checked now, so a typo is a located load error rather than every run failing
+// its handshake. Returns the absolute path.
+std::optional<std::string> ca_file_at(Diagnostics& d, const toml::node& n) {
+  const auto* s = n.as_string();
+  if (!s) {
+    type_error(d, n, "ca_file", "a string (a path to a PEM file)");
+    return std::nullopt;
+  }
+  if (s->get().empty()) {
+    d.error(n, "'ca_file' must not be empty");
+    return std::nullopt;
+  }
+  fs::path path(s->get());
+  if (path.is_relative()) path = fs::path(d.file()).parent_path() / path;
+  std::error_code ec;
+  path = fs::absolute(path, ec).lexically_normal();
+  if (ec || !fs::is_regular_file(path, ec)) {
+    d.error(n, "'ca_file' " + in_quotes(path.string()) + ": no such file");
+    return std::nullopt;
+  }
+  return path.string();
+}
+
 // ---------------------------------------------------------------------------------------------
 // URL validation (of the parts known at load time)
 
@@ -321,6 +346,7 @@ struct Defaults {
   std::optional<int> max_redirects;
   std::optional<std::size_t> max_body_bytes;
   std::optional<bool> tls_verify;
+  std::optional<std::string> ca_file;
 };
 
 class Loader;
@@ -529,6 +555,7 @@ void Loader::load_defaults(const toml::node& node) {
     defaults_.tls_verify = bool_at(d_, *n, "tls_verify");
     if (defaults_.tls_verify == false) warn_tls_verify_off(d_, *n);
   }
+  if (const toml::node* n = t->get("ca_file")) defaults_.ca_file = ca_file_at(d_, *n);
 }
 
 void Loader::load_steps(const toml::table& root, Journey& j) {
@@ -584,8 +611,8 @@ void Loader::load_step(const toml::table& t, std::size_t index, Journey& j,
   j.steps.push_back(std::move(step));
 }
 
-// timeout, follow_redirects, max_body_bytes, tls_verify: the step's, else [defaults], else
-// the built-in default.
+// timeout, follow_redirects, max_body_bytes, tls_verify, ca_file: the step's, else
+// [defaults], else the built-in default.
 void Loader::load_step_options(const toml::table& t, Step& step, const Journey& j) {
   std::optional<Duration> timeout;
   if (const toml::node* n = t.get("timeout")) timeout = duration_at(d_, *n, "timeout");
@@ -605,6 +632,10 @@ void Loader::load_step_options(const toml::table& t, Step& step, const Journey& 
     if (verify == false) warn_tls_verify_off(d_, *n);
   }
   step.tls_verify = verify.value_or(defaults_.tls_verify.value_or(true));
+
+  std::optional<std::string> ca_file;
+  if (const toml::node* n = t.get("ca_file")) ca_file = ca_file_at(d_, *n);
+  step.ca_file = ca_file.value_or(defaults_.ca_file.value_or(""));
 
   if (const toml::node* n = t.get("retries")) {
     const auto* i = n->as_integer();

@@ -56,6 +56,7 @@ struct Step {
   int max_redirects = 0;              // 0: do not follow redirects
   std::size_t max_body_bytes = 0;     // resolved (default 1 MiB)
   bool tls_verify = true;
+  std::string ca_file;                // absolute path of a PEM CA bundle; "" = the system's CAs
   // Attempts after a bad first one, recorded as diagnostics only: the first attempt decides
   // the step's event, so a retry never hides a failure.
   int retries = 0;

@@ -34,6 +34,9 @@ Reason reason_of_failure(transport::Failure f) {
     case Failure::dns: return Reason::dns;
     case Failure::connect: return Reason::connect;
     case Failure::tls_handshake: return Reason::tls_handshake;
+    case Failure::tls_untrusted: return Reason::tls_untrusted;
+    case Failure::tls_expired: return Reason::tls_expired;
+    case Failure::tls_hostname: return Reason::tls_hostname;
     case Failure::redirect: return Reason::redirect;
     case Failure::body_too_large: return Reason::body_too_large;
     case Failure::recv: return Reason::recv;
@@ -131,6 +134,7 @@ bool build_request(const journeys::Step& step, journeys::Scope& scope,
   req.max_redirects = step.max_redirects;
   req.max_body_bytes = step.max_body_bytes;
   req.tls_verify = step.tls_verify;
+  req.ca_file = step.ca_file;
   req.net = location.net;
   return true;
 }
@@ -196,6 +200,7 @@ boost::asio::awaitable<void> run_step(transport::Client& client, transport::Sess
       co_await client.async_perform(session, built.request, boost::asio::use_awaitable);
   sr.status = res.response.status;
   sr.timings = res.response.timings;
+  if (res.response.redirects > 0) sr.final_url = scope.redact(res.response.effective_url);
   if (res.failure == transport::Failure::none) {
     judge(step, res.response, scope, sr);
     co_return;

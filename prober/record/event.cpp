@@ -42,6 +42,9 @@ std::string_view to_string(Reason r) {
     case Reason::dns: return "dns";
     case Reason::connect: return "connect";
     case Reason::tls_handshake: return "tls_handshake";
+    case Reason::tls_untrusted: return "tls_untrusted";
+    case Reason::tls_expired: return "tls_expired";
+    case Reason::tls_hostname: return "tls_hostname";
     case Reason::redirect: return "redirect";
     case Reason::body_too_large: return "body_too_large";
     case Reason::recv: return "recv";

@@ -33,8 +33,11 @@ enum class Reason {
   timeout,         // step or journey deadline
   dns,             // the name did not resolve
   connect,         // refused, unreachable
-  tls_handshake,   // handshake failed or the certificate was rejected
-  redirect,        // too many redirects
+  tls_handshake,   // handshake failed, or the certificate was rejected for another reason
+  tls_untrusted,   // the certificate chain does not lead to a trusted CA (e.g. self-signed)
+  tls_expired,     // a certificate has expired (or is not valid yet)
+  tls_hostname,    // the certificate does not name the URL's host
+  redirect,        // too many redirects, or one to a scheme other than http/https
   body_too_large,  // more than max_body_bytes
   recv,            // reset or closed mid-answer
   send,            // could not send the request
@@ -79,6 +82,7 @@ struct StepResult {
   std::string message;  // one line for people, secrets redacted
   std::string method;
   std::string url;      // as shown: secrets redacted
+  std::string final_url;  // where the answer came from, after redirects; "" if none followed
   int status = 0;
   journeys::Timings timings;
   std::vector<FailedCheck> failed_checks;

@@ -88,6 +88,7 @@ nlohmann::json runs_to_json(const std::vector<record::RunResult>& runs) {
                      {"first_byte", round3(s.timings.first_byte_ms)},
                      {"total", round3(s.timings.total_ms)}}},
                    {"failed_checks", std::move(failed)}};
+      if (!s.final_url.empty()) step["final_url"] = s.final_url;  // only after redirects
       if (!s.retries.empty()) {
         json retries = json::array();
         for (const auto& a : s.retries)

@@ -7,6 +7,7 @@
 #include <optional>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <ctime>
 #include <utility>
 
@@ -44,7 +45,7 @@ Failure classify(CURLcode code, long os_errno, bool body_overflow) {
     case CURLE_COULDNT_RESOLVE_PROXY: return Failure::dns;
     case CURLE_COULDNT_CONNECT: return Failure::connect;
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_PEER_FAILED_VERIFICATION:  // refined by classify_certificate
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
     case CURLE_SSL_CACERT_BADFILE:
@@ -67,6 +68,35 @@ Failure classify(CURLcode code, long os_errno, bool body_overflow) {
   }
 }
 
+// Why a certificate was rejected. curl checks the host name itself, before it stores OpenSSL's
+// verify result, so on a mismatch that result is stale (left from an earlier transfer of the
+// pooled handle, or curl's placeholder 1): the message decides, as in curl 7.88's
+// "SSL: no alternative certificate subject name matches target host name '…'" and
+// "SSL: certificate subject name '…' does not match target host name '…'". Otherwise
+// OpenSSL's verify result (X509_V_ERR_*; numbered here so the transport does not include
+// OpenSSL, the numbers are part of its ABI) names what was wrong with the chain.
+Failure classify_certificate(long verify_result, std::string_view message) {
+  if (message.find("target host name") != std::string_view::npos) return Failure::tls_hostname;
+  switch (verify_result) {
+    case 9:   // X509_V_ERR_CERT_NOT_YET_VALID
+    case 10:  // X509_V_ERR_CERT_HAS_EXPIRED
+      return Failure::tls_expired;
+    case 2:   // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+    case 18:  // X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+    case 19:  // X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+    case 20:  // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    case 21:  // X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+    case 27:  // X509_V_ERR_CERT_UNTRUSTED
+    case 28:  // X509_V_ERR_CERT_REJECTED
+      return Failure::tls_untrusted;
+    case 62:  // X509_V_ERR_HOSTNAME_MISMATCH
+    case 64:  // X509_V_ERR_IP_ADDRESS_MISMATCH
+      return Failure::tls_hostname;
+    default:  // revoked, bad signature, unsupported purpose...: rejected, for another reason
+      return Failure::tls_handshake;
+  }
+}
+
 }  // namespace
 
 std::string_view to_string(Failure f) {
@@ -76,6 +106,9 @@ std::string_view to_string(Failure f) {
     case Failure::dns: return "dns";
     case Failure::connect: return "connect";
     case Failure::tls_handshake: return "tls_handshake";
+    case Failure::tls_untrusted: return "tls_untrusted";
+    case Failure::tls_expired: return "tls_expired";
+    case Failure::tls_hostname: return "tls_hostname";
     case Failure::redirect: return "redirect";
     case Failure::body_too_large: return "body_too_large";
     case Failure::recv: return "recv";
@@ -96,6 +129,7 @@ struct Session::Transfer {
   curl_slist* headers = nullptr;
   curl_slist* resolve = nullptr;
   std::size_t max_body_bytes = 0;
+  std::string ca_file;  // CURLOPT_CAINFO points into it
   bool body_overflow = false;
   char error[CURL_ERROR_SIZE] = {};
 
@@ -245,7 +279,12 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");  // enable the in-memory cookie engine
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate/br; limits apply decoded
+  // Only HTTP(S), whatever a templated URL says at run time: never file://, ftp://, ...
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  // gzip/deflate/br/zstd. on_body sees the decoded bytes, so max_body_bytes bounds the
+  // inflated size (a few KiB of gzip may inflate to GiBs); MAXFILESIZE below only judges the
+  // advertised (encoded) Content-Length.
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, req.timeout.count())));
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Session::Transfer::on_body);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
@@ -256,12 +295,17 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   if (req.max_redirects > 0) {
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(e, CURLOPT_MAXREDIRS, static_cast<long>(req.max_redirects));
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    // A redirect to ftp:, file:, ... fails the step (reason redirect) instead of being followed.
     curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   }
   if (!req.tls_verify) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!req.ca_file.empty()) {
+    t->ca_file = req.ca_file;
+    curl_easy_setopt(e, CURLOPT_CAINFO, t->ca_file.c_str());
+    curl_easy_setopt(e, CURLOPT_CAPATH, nullptr);  // only this file, not the system's folder
   }
   curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
   if (req.fresh_connection) {
@@ -463,10 +507,24 @@ void Client::collect_done() {
     }
 
     r.failure = classify(code, os_errno, t->body_overflow);
-    if (r.failure == Failure::body_too_large) {
+    const std::string curl_message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
+    if (code == CURLE_PEER_FAILED_VERIFICATION && r.failure == Failure::tls_handshake) {
+      long verify_result = 0;
+      curl_easy_getinfo(e, CURLINFO_SSL_VERIFYRESULT, &verify_result);
+      r.failure = classify_certificate(verify_result, curl_message);
+    }
+    // Following a redirect to ftp:, file:, ...: curl refuses the scheme, and the effective
+    // URL is already the refused one. Report it as the redirect it is, naming where it pointed.
+    if (code == CURLE_UNSUPPORTED_PROTOCOL && resp.redirects > 0) {
+      r.failure = Failure::redirect;
+      r.message = "redirect to " + resp.effective_url +
+                  " refused: only http and https are followed";
+    } else if (r.failure == Failure::body_too_large) {
       r.message = "body exceeds max_body_bytes (" + std::to_string(t->max_body_bytes) + ")";
+    } else if (r.failure == Failure::redirect) {
+      r.message = curl_message + "; stopped at " + resp.effective_url;
     } else if (r.failure != Failure::none) {
-      r.message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
+      r.message = curl_message;
     }
     // Never call back from here: we may be inside a loop over curl's messages.
     boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {

@@ -44,6 +44,7 @@ struct HttpRequest {
   int max_redirects = 0;  // 0: do not follow
   std::size_t max_body_bytes = 1024 * 1024;
   bool tls_verify = true;
+  std::string ca_file;  // trust only the CAs in this PEM file (CURLOPT_CAINFO); "" = system's
   bool fresh_connection = false;  // a new connection, closed after use (measures connect+TLS)
   std::shared_ptr<const NetProfile> net;
 };
@@ -53,8 +54,11 @@ enum class Failure {
   timeout,
   dns,
   connect,
-  tls_handshake,
-  redirect,
+  tls_handshake,   // the handshake failed (no common protocol, not TLS, ...)
+  tls_untrusted,   // the chain does not lead to a trusted CA (self-signed, unknown issuer)
+  tls_expired,     // a certificate is outside its validity period (expired or not yet valid)
+  tls_hostname,    // the certificate does not name the host of the URL
+  redirect,        // too many redirects, or a redirect to a scheme other than http/https
   body_too_large,
   recv,
   send,

@@ -810,5 +810,62 @@ TEST_F(LoaderFiles, NoJourneyFound) {
   EXPECT_EQ(errors_of_paths({}), std::vector<std::string>{"no journey paths given"});
 }
 
+// ca_file: relative to the journey file's folder, resolved to an absolute path, from
+// [defaults] unless the step names its own; a file that is not there is a located error.
+TEST_F(LoaderFiles, CaFileIsRelativeToTheJourneyFile) {
+  std::string ca = write("certs/ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  std::string other = write("other.pem", "-----BEGIN CERTIFICATE-----\n");
+  std::string path = write("sub/j.toml", R"(name = "j"
+[defaults]
+ca_file = "../certs/ca.pem"
+[[steps]]
+name = "a"
+request = { url = "https://x.test" }
+[[steps]]
+name = "b"
+request = { url = "https://x.test" }
+ca_file = ")" + other + R"("
+)");
+  Journey j = load_journey_file(path, options());
+  ASSERT_EQ(j.steps.size(), 2u);
+  EXPECT_EQ(j.steps[0].ca_file, ca);  // from [defaults], "../" resolved
+  EXPECT_EQ(j.steps[1].ca_file, other);  // an absolute path as given
+  EXPECT_TRUE(j.warnings.empty());
+}
+
+TEST_F(LoaderFiles, CaFileThatDoesNotExistIsALocatedError) {
+  std::string path = write("j.toml", "name = \"j\"\n" + kStep + "ca_file = \"certs/nope.pem\"\n");
+  EXPECT_EQ(errors_of_paths({path}),
+            std::vector<std::string>{path + ":6:11: step 'a': 'ca_file' '" +
+                                     (root_ / "certs/nope.pem").string() + "': no such file"});
+  std::string folder = write("d.toml", "name = \"d\"\n[defaults]\nca_file = \".\"\n" + kStep);
+  EXPECT_EQ(errors_of_paths({folder}),
+            std::vector<std::string>{folder + ":3:11: defaults: 'ca_file' '" + root_.string() +
+                                     "/': no such file"});
+}
+
+TEST(Loader, CaFileMustBeANonEmptyString) {
+  EXPECT_EQ(errors_of("name = \"j\"\n" + kStep + "ca_file = 1\n"),
+            std::vector<std::string>{
+                "j.toml:6:11: step 'a': 'ca_file' must be a string (a path to a PEM file), not "
+                "an integer"});
+  EXPECT_EQ(errors_of("name = \"j\"\n" + kStep + "ca_file = \"\"\n"),
+            std::vector<std::string>{"j.toml:6:11: step 'a': 'ca_file' must not be empty"});
+}
+
+TEST(Loader, TlsVerifyIsOnUnlessAStepTurnsItOffWithAWarning) {
+  Journey on = load("name = \"j\"\n" + kStep);
+  EXPECT_TRUE(on.steps[0].tls_verify);
+  EXPECT_EQ(on.steps[0].ca_file, "");
+  EXPECT_TRUE(on.warnings.empty());
+  Journey off = load("name = \"j\"\n" + kStep + "tls_verify = false\n" +
+                     "[[steps]]\nname = \"b\"\nrequest = { url = \"https://x.test\" }\n");
+  EXPECT_FALSE(off.steps[0].tls_verify);
+  EXPECT_TRUE(off.steps[1].tls_verify);  // only the step that says so
+  EXPECT_EQ(warnings_of(off),
+            std::vector<std::string>{"j.toml:6:14: warning: step 'a': tls_verify = false: the "
+                                     "server certificate is not verified"});
+}
+
 }  // namespace
 }  // namespace journeys

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -388,7 +389,38 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     }
     co_return false;
   }
-  // Body size caps: Content-Length N of 'x', streamed (N may exceed memory).
+  // Body size caps: Content-Length N of 'x', streamed (N may exceed memory). With ?chunked=1
+  // the same bytes come chunked, without a Content-Length, so the client must count them.
+  if (p == "/big" && r.arg("chunked") == "1") {
+    auto n = to_int(r.arg("bytes"));
+    if (!n || *n < 0) {
+      std::string out = respond(r, 400, kJson, R"({"error":"want ?bytes=N"})");
+      co_await send(s, out);
+      co_return r.keep_alive();
+    }
+    std::string out = head(200,
+                           "Content-Type: application/octet-stream\r\nTransfer-Encoding: "
+                           "chunked\r\n",
+                           r.keep_alive()) +
+                      "\r\n";
+    co_await send(s, out);
+    static const std::string kChunk = "10000\r\n" + std::string(0x10000, 'x') + "\r\n";
+    for (auto left = static_cast<std::size_t>(*n); left > 0;) {
+      if (left >= 0x10000) {
+        co_await send(s, kChunk);
+        left -= 0x10000;
+      } else {
+        char size[32];
+        std::snprintf(size, sizeof size, "%zx\r\n", left);
+        std::string last = size + std::string(left, 'x') + "\r\n";
+        co_await send(s, last);
+        left = 0;
+      }
+    }
+    static const std::string kEnd = "0\r\n\r\n";
+    co_await send(s, kEnd);
+    co_return r.keep_alive();
+  }
   if (p == "/big") {
     auto n = to_int(r.arg("bytes"));
     if (!n || *n < 0) {
@@ -420,6 +452,75 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     for (;;)
       co_await send(s, kChunk);  // throws once the client is gone
   }
+  // An endless chunked body that trickles, 16 bytes every ?ms=N (default 50): no size cap is
+  // ever reached, so only the step's timeout can end it.
+  if (p == "/drip") {
+    long long ms = std::clamp(to_int(r.arg("ms")).value_or(50), 1LL, 60'000LL);
+    std::string out =
+        head(200, "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n", false) +
+        "\r\n";
+    co_await send(s, out);
+    static const std::string kDrop = "10\r\n" + std::string(16, ' ') + "\r\n";
+    for (;;) {
+      co_await send(s, kDrop);  // throws once the client is gone
+      co_await sleep_ms(ms);
+    }
+  }
+  // Header lines without end, as fast as the client reads: its header limits must hold.
+  if (p == "/header-flood") {
+    static const std::string kStatus = "HTTP/1.1 200 OK\r\n";
+    co_await send(s, kStatus);
+    std::string lines;
+    for (int i = 0; i < 256; ++i)
+      lines += "X-Flood-" + std::to_string(i) + ": " + std::string(200, 'f') + "\r\n";
+    for (;;)
+      co_await send(s, lines);  // throws once the client is gone
+  }
+#if BADSERVER_HAVE_ZLIB
+  // A gzip bomb of any size, deflated while it is sent (chunked): ?mib=N MiB of zeros
+  // (default 4096) travel as about 1 KiB per MiB. Only the client's cap on the decoded body
+  // stops it early.
+  if (p == "/gzip-stream") {
+    long long mib = std::clamp(to_int(r.arg("mib")).value_or(4096), 1LL, 1LL << 20);
+    std::string out = head(200,
+                           "Content-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                           "Transfer-Encoding: chunked\r\n",
+                           false) +
+                      "\r\n";
+    co_await send(s, out);
+    struct Deflater {
+      z_stream z{};
+      Deflater() {
+        deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16 /* gzip */, 9,
+                     Z_DEFAULT_STRATEGY);
+      }
+      ~Deflater() { deflateEnd(&z); }
+    } d;
+    static const std::vector<unsigned char> kZeros(1 << 20);
+    std::vector<unsigned char> buf(1 << 16);
+    for (long long i = 0; i < mib; ++i) {
+      const int flush = i + 1 == mib ? Z_FINISH : Z_NO_FLUSH;
+      d.z.next_in = const_cast<unsigned char*>(kZeros.data());
+      d.z.avail_in = static_cast<uInt>(kZeros.size());
+      std::string chunk_data;
+      for (;;) {
+        d.z.next_out = buf.data();
+        d.z.avail_out = static_cast<uInt>(buf.size());
+        const int rc = deflate(&d.z, flush);
+        chunk_data.append(reinterpret_cast<const char*>(buf.data()), buf.size() - d.z.avail_out);
+        if (flush == Z_FINISH ? rc == Z_STREAM_END : d.z.avail_out != 0) break;
+      }
+      if (chunk_data.empty()) continue;
+      char size[32];
+      std::snprintf(size, sizeof size, "%zx\r\n", chunk_data.size());
+      std::string chunk = size + chunk_data + "\r\n";
+      co_await send(s, chunk);
+    }
+    static const std::string kEnd = "0\r\n\r\n";
+    co_await send(s, kEnd);
+    co_return false;
+  }
+#endif
   // The first byte never comes: the request timeout must fire.
   if (p == "/never") {
     co_await wait_for_close(s);
