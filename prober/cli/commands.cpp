@@ -14,6 +14,7 @@
 
 #include "checks/registry.hpp"
 #include "examples/shop/shop.hpp"
+#include "journeys/catalog.hpp"
 #include "journeys/duration.hpp"
 #include "journeys/lint.hpp"
 #include "journeys/loader.hpp"
@@ -22,6 +23,7 @@
 #include "prober/engine/config.hpp"
 #include "prober/engine/runner.hpp"
 #include "prober/sinks/report_files.hpp"
+#include "prober/sinks/sqlite_store.hpp"
 
 #ifndef PROBER_EXAMPLES_DIR
 #define PROBER_EXAMPLES_DIR "examples"
@@ -40,6 +42,8 @@ commands:
                          bad or invalid, 2 usage or journey errors
       --duration D       stop after D (e.g. 5m)
       --config FILE      prober config: locations, scheduler, sinks
+      --data-dir DIR     the embedded store's folder (default: the config's data_dir, else
+                         ./prober-data); with --once, runs are stored only when it is given
       --location NAME    run only from this location (in a fleet: this process's location)
       --interval D       run every journey every D instead of its own interval
       --json FILE        write every run as JSON (with --once or --duration; schema in README)
@@ -47,6 +51,21 @@ commands:
       --log-format F     text (default) or json
       --no-live          no live view even on a terminal
   check PATHS...         load and lint journeys; list static coverage gaps; exit 2 on errors
+      --cujs FILE        CUJ catalog: also list CUJs with no journey, warn on unknown CUJs
+  report PATHS...        SLIs, error budgets, burn rates, funnels, latency percentiles and
+                         coverage gaps of these journeys from the embedded store
+      --format F         text (default) or json (schema in README)
+      --since D          window length (default: each journey's SLO window, else 28d)
+      --until TIME       end of the window, UTC like 2027-01-15T08:00:00Z (default now)
+      --db FILE          the store (default <data-dir>/prober.db)
+      --data-dir DIR     the daemon's data folder (default prober-data)
+      --cujs FILE        CUJ catalog: order by business impact, list CUJs with no journey
+      --out FILE         write there instead of stdout
+  rules PATHS...         Prometheus recording rules and multiwindow, multi-burn-rate alerts
+                         (SRE workbook) from the journeys' SLOs, as a rule file (YAML)
+      --out FILE         write there instead of stdout
+      --quorum K         alert only when at least K locations burn, each on its own ratio
+      --config FILE      prober config: a quorum above its [locations] count is lowered
   demo                   the bundled shop probed from three locations for a minute, with faults
       --once             run the example journeys once instead
       --duration D       how long (default 60s)
@@ -75,6 +94,7 @@ std::optional<journeys::LoadedSet> load(const std::vector<std::string>& paths) {
 
 struct OnceOptions {
   std::vector<engine::Location> locations{engine::Location{}};
+  std::optional<std::string> store_path;  // --once stores runs only when asked (--data-dir)
   std::optional<std::string> json_path;
   std::optional<std::string> junit_path;
 };
@@ -109,6 +129,14 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
   sinks::print_table(std::cout, results, ::isatty(STDOUT_FILENO) == 1);
   std::cout.flush();
   try {
+    if (opt.store_path) {
+      sinks::SqliteStore store(*opt.store_path);
+      for (const auto& r : results) store.submit(r);
+      store.flush();
+      if (store.written() != results.size())
+        throw std::runtime_error("stored " + std::to_string(store.written()) + " of " +
+                                 std::to_string(results.size()) + " runs in " + store.path());
+    }
     if (opt.json_path) sinks::write_file_atomic(*opt.json_path, sinks::runs_to_json(results).dump(2) + "\n");
     if (opt.junit_path) sinks::write_file_atomic(*opt.junit_path, sinks::runs_to_junit(results));
   } catch (const std::exception& e) {
@@ -130,7 +158,8 @@ std::chrono::nanoseconds duration_arg(const Args& a, const std::string& name) {
 }
 
 int cmd_run(const std::vector<std::string>& argv) {
-  Args a = parse_args(argv, {"json", "junit", "location", "config", "duration", "interval", "log-format"},
+  Args a = parse_args(argv, {"json", "junit", "location", "config", "duration", "interval", "log-format",
+                             "data-dir"},
                       {"once", "no-live"});
   if (a.positional.empty()) throw UsageError("run: give at least one journey file or folder");
   if (auto f = a.get("log-format"); f && *f != "text" && *f != "json")
@@ -142,6 +171,8 @@ int cmd_run(const std::vector<std::string>& argv) {
     try {
       engine::Config cfg = a.get("config") ? engine::load_config(*a.get("config")) : engine::Config{};
       opt.locations = engine::select_locations(cfg, a.get("location").value_or(""));
+      if (a.get("data-dir") && cfg.sinks.sqlite.enabled)
+        opt.store_path = sinks::sqlite_path(cfg.sinks, *a.get("data-dir"));
     } catch (const journeys::LoadError& e) {
       print_diagnostics(e.diagnostics());
       return kExitUsage;
@@ -157,6 +188,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   DaemonOptions d;
   d.paths = a.positional;
   d.config = a.get("config");
+  d.data_dir = a.get("data-dir");
   d.location = a.get("location").value_or("");
   if (a.get("duration")) d.duration = duration_arg(a, "duration");
   if (a.get("interval")) d.interval_override = duration_arg(a, "interval");
@@ -168,11 +200,29 @@ int cmd_run(const std::vector<std::string>& argv) {
 }
 
 int cmd_check(const std::vector<std::string>& argv) {
-  Args a = parse_args(argv, {}, {});
+  Args a = parse_args(argv, {"cujs"}, {});
   if (a.positional.empty()) throw UsageError("check: give at least one journey file or folder");
+  std::optional<journeys::Catalog> catalog;
+  if (auto file = a.get("cujs")) {
+    try {
+      catalog = journeys::load_catalog_file(*file);
+    } catch (const journeys::LoadError& e) {
+      print_diagnostics(e.diagnostics());
+      return kExitUsage;
+    }
+  }
   auto set = load(a.positional);
   if (!set) return kExitUsage;
   std::size_t steps = 0, gaps = 0;
+  if (catalog) {
+    print_diagnostics(journeys::check_journey_cujs(*catalog, set->journeys));
+    for (const journeys::Cuj* c : journeys::uncovered_cujs(*catalog, set->journeys)) {
+      std::cout << c->pos.file << ':' << c->pos.line << ':' << c->pos.column
+                << ": gap (cuj_no_journey): CUJ '" << c->name << "' (rank " << c->rank
+                << ") has no journey\n";
+      ++gaps;
+    }
+  }
   for (const auto& j : set->journeys) {
     steps += j->steps.size();
     for (const auto& g : journeys::static_gaps(*j)) {
@@ -258,6 +308,8 @@ int dispatch(int argc, char** argv) {
   try {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "check") return cmd_check(args);
+    if (cmd == "report") return cmd_report(args);
+    if (cmd == "rules") return cmd_rules(args);
     if (cmd == "demo") return cmd_demo(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       std::cout << kUsage;

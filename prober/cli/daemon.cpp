@@ -1,5 +1,6 @@
 #include "prober/cli/daemon.hpp"
 
+#include <algorithm>
 #include <csignal>
 #include <deque>
 #include <iostream>
@@ -18,7 +19,10 @@
 #include "prober/engine/log.hpp"
 #include "prober/engine/scheduler.hpp"
 #include "prober/record/recorder.hpp"
+#include "prober/sinks/prometheus.hpp"
+#include "prober/sinks/push_sink.hpp"
 #include "prober/sinks/report_files.hpp"
+#include "prober/sinks/sqlite_store.hpp"
 
 namespace prober::cli {
 
@@ -45,6 +49,7 @@ Plan load_plan(const DaemonOptions& o) {
     plan.config.locations = extra.locations;
     plan.config.location_labels = extra.location_labels;
   }
+  if (o.data_dir) plan.config.data_dir = *o.data_dir;
   plan.locations = engine::select_locations(plan.config, o.location);
   journeys::LoadOptions lo;
   lo.checks = &checks::catalog();
@@ -61,6 +66,19 @@ std::string load_error_text(const std::exception& e) {
     return all;
   }
   return e.what();
+}
+
+// The recorder's latency buckets: the defaults plus every latency SLO threshold, so that a
+// latency SLI ("share of answers within 300 ms") is an exact bucket ratio in any store, not an
+// interpolation (prober rules relies on it).
+std::vector<double> buckets_for(const std::vector<journeys::JourneyPtr>& js) {
+  std::vector<double> b = record::default_buckets();
+  for (const auto& j : js)
+    if (j->slo)
+      for (const auto& l : j->slo->latency) b.push_back(l.threshold_ms / 1000.0);
+  std::sort(b.begin(), b.end());
+  b.erase(std::unique(b.begin(), b.end()), b.end());
+  return b;
 }
 
 // Runs per second over a sliding window of one-second samples.
@@ -101,15 +119,35 @@ int run_daemon(const DaemonOptions& o) {
   const bool tty = ::isatty(STDOUT_FILENO) == 1;
   const bool live = o.live && tty;
 
+  // The embedded store, on unless the config turns it off. Opened before anything runs: a data
+  // folder that cannot be written is a start-up error, not runs silently lost.
+  std::unique_ptr<sinks::SqliteStore> store;
+  // Sinks are set up once: a SIGHUP reloads journeys, locations and scheduler settings, and
+  // keeps these (a restart changes them).
+  const sinks::SinksConfig sinks_config = plan.config.sinks;
+  if (sinks_config.sqlite.enabled) {
+    try {
+      sinks::SqliteStoreOptions so;
+      so.retention = sinks_config.sqlite.retention;
+      store = std::make_unique<sinks::SqliteStore>(
+          sinks::sqlite_path(sinks_config, plan.config.data_dir), so);
+    } catch (const std::exception& e) {
+      std::cerr << "prober: " << e.what() << '\n';
+      return 2;
+    }
+  }
+
   boost::asio::io_context io;
   transport::Client client(io);
-  record::Recorder recorder;
+  const std::vector<double> buckets = buckets_for(plan.journeys);
+  record::Recorder recorder(buckets);
   std::vector<record::RunResult> kept;  // for --json/--junit (bounded runs only)
   const bool keep = o.json_path || o.junit_path;
 
   engine::Scheduler::Hooks hooks;
   hooks.on_result = [&](const record::RunResult& run) {
     recorder.add(run);
+    if (store) store->submit(run);
     if (keep) kept.push_back(run);
     if (!live && run.result != record::Result::good) {
       const record::StepResult* failed = nullptr;
@@ -132,6 +170,41 @@ int run_daemon(const DaemonOptions& o) {
                        {"locations", static_cast<long long>(plan.locations.size())},
                        {"pairs", static_cast<long long>(scheduler.pairs())}});
   for (const auto& loc : plan.locations) log.info("location", {{"name", loc.name}});
+  if (store) log.info("store", {{"path", store->path()}});
+
+  std::unique_ptr<sinks::PushSinks> push;
+  if (!sinks_config.push.empty()) {
+    try {
+      push = std::make_unique<sinks::PushSinks>(io, sinks_config.push, recorder,
+                                                &scheduler.stats(), log);
+    } catch (const std::exception& e) {
+      std::cerr << "prober: " << e.what() << '\n';
+      return 2;
+    }
+    for (const auto& p : sinks_config.push)
+      log.info("push sink", {{"name", p.name}, {"url", sinks::redact_url(p.url)}});
+  }
+
+  std::unique_ptr<sinks::MetricsServer> metrics;
+  if (!sinks_config.prometheus.listen.empty()) {
+    try {
+      metrics = std::make_unique<sinks::MetricsServer>(
+          io, sinks_config.prometheus.listen, [&](bool openmetrics) {
+            const std::vector<sinks::PushSinkStats> push_stats =
+                push ? push->stats() : std::vector<sinks::PushSinkStats>{};
+            return sinks::render_metrics(
+                sinks::collect_samples(recorder, &scheduler.stats(), push_stats), openmetrics);
+          });
+    } catch (const std::exception& e) {
+      std::cerr << "prober: " << e.what() << '\n';
+      return 2;
+    }
+    const std::string& listen = sinks_config.prometheus.listen;
+    if (listen.rfind("127.", 0) != 0 && listen.rfind("[::1]:", 0) != 0)
+      log.warn("the metrics endpoint is reachable from other hosts", {{"listen", listen}});
+    log.info("metrics endpoint", {{"listen", sinks_config.prometheus.listen},
+                                  {"port", static_cast<long long>(metrics->port())}});
+  }
 
   // Stop: on a signal or at the end of --duration. Runs in flight get the grace period.
   bool stopping = false;
@@ -146,6 +219,7 @@ int run_daemon(const DaemonOptions& o) {
     duration_timer.cancel();
     scheduler.stop(plan.config.scheduler.grace, [&] {
       live_timer.cancel();
+      if (metrics) metrics->stop();
       io.stop();
     });
   };
@@ -159,6 +233,10 @@ int run_daemon(const DaemonOptions& o) {
           Plan next = load_plan(o);
           for (const auto& w : next.warnings) log.warn("journey warning", {{"detail", w.str()}});
           scheduler.set_plan(next.journeys, next.locations, o.interval_override);
+          for (double b : buckets_for(next.journeys))
+            if (!std::binary_search(buckets.begin(), buckets.end(), b))
+              log.warn("a new latency SLO threshold is not a histogram bucket until restart",
+                       {{"threshold_ms", b * 1000}});
           plan = std::move(next);
           log.info("reloaded", {{"journeys", static_cast<long long>(plan.journeys.size())},
                                 {"pairs", static_cast<long long>(scheduler.pairs())}});
@@ -200,10 +278,21 @@ int run_daemon(const DaemonOptions& o) {
     });
   };
   if (live) redraw();
+  if (push) push->start();
   if (o.on_start) o.on_start(io, o.duration.value_or(std::chrono::nanoseconds{}));
 
   io.run();
 
+  // The push sinks get the grace period again to drain: a last sample of the final counters
+  // goes out, or what cannot be sent is spilled or counted as dropped.
+  if (push) push->stop(plan.config.scheduler.grace);
+  if (store) {
+    store->flush();
+    log.info("store flushed", {{"path", store->path()},
+                               {"written", static_cast<long long>(store->written())},
+                               {"dropped", static_cast<long long>(store->dropped())},
+                               {"failed", static_cast<long long>(store->failed())}});
+  }
   const auto& st = scheduler.stats();
   log.info("stopped", {{"runs", static_cast<long long>(recorder.runs())},
                        {"good", static_cast<long long>(recorder.runs_good())},

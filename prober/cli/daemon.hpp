@@ -15,6 +15,7 @@ namespace prober::cli {
 struct DaemonOptions {
   std::vector<std::string> paths;      // journey files and folders
   std::optional<std::string> config;   // --config FILE
+  std::optional<std::string> data_dir; // --data-dir DIR: overrides the config's data_dir
   std::string location;                // --location NAME ("" = all configured)
   std::optional<std::chrono::nanoseconds> duration;  // --duration D
   std::chrono::nanoseconds interval_override{};      // --interval D (0: the journeys')
