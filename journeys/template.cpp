@@ -17,6 +17,7 @@ struct Template::Part {
 
   Kind kind = Kind::literal;
   std::string text;          // literal: the text; env: the value (filters applied); var: the name
+  std::string raw;           // env with filters: the value before them (secret too)
   bool secret = false;       // env values, until make_public()
   long long lo = 0, hi = 0;  // random_int bounds
   std::vector<Filter> filters;  // applied at render time (var and built-ins only)
@@ -333,6 +334,7 @@ std::optional<Template> Template::compile(std::string_view text, const EnvLookup
     }
     // Literals and env values never change: apply their filters now, and merge literals.
     if (part->kind == Part::Kind::literal || part->kind == Part::Kind::env) {
+      if (part->kind == Part::Kind::env && !part->filters.empty()) part->raw = part->text;
       for (Part::Filter f : part->filters)
         part->text = apply_filter(f, part->text);
       part->filters.clear();
@@ -399,6 +401,9 @@ bool Template::render(const Scope& scope, Rendered& out, std::string* error) con
       case Part::Kind::env:
         v = p->text;
         secret = p->secret;
+        // The target may echo the value decoded (a `urlencode`d token in a query comes back
+        // raw in a header or a JSON field): hide it as it was before the filters too.
+        if (secret && !p->raw.empty()) out.secret_values.push_back(p->raw);
         break;
       case Part::Kind::var: {
         const std::string* value = scope.get(p->text);
