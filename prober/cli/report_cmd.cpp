@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -62,9 +63,8 @@ int cmd_report(const std::vector<std::string>& argv) {
   if (a.positional.empty())
     throw UsageError("report: give the journey files or folders to report on");
   const std::string format = a.get("format").value_or("text");
-  if (format == "html") throw UsageError("--format html is not available yet: use text or json");
-  if (format != "text" && format != "json")
-    throw UsageError("--format must be text or json, not '" + format + "'");
+  if (format != "text" && format != "json" && format != "html")
+    throw UsageError("--format must be text, json or html, not '" + format + "'");
   if (a.get("db") && a.get("data-dir"))
     throw UsageError("give --db FILE or --data-dir DIR, not both");
 
@@ -116,6 +116,11 @@ int cmd_report(const std::vector<std::string>& argv) {
     // Messages are stored as received: invalid UTF-8 becomes U+FFFD rather than an exception.
     text << report::to_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
          << '\n';
+  } else if (format == "html") {
+    report::render_html(text, r,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count());
   } else {
     report::render_text(text, r, !out_file && ::isatty(STDOUT_FILENO) == 1);
   }

@@ -237,9 +237,15 @@ JourneyReport journey_report(Store& store, const journeys::Journey& j,
   const journeys::LatencySlo* run_lslo = latency_slo_for(j, "");
   RunAcc all_runs;
   std::map<std::string, Counts> runs_by_location;
+  r.bucket_ms = std::max<std::int64_t>(1, r.window_ms / static_cast<std::int64_t>(kBuckets));
+  r.buckets.resize(kBuckets);
+  for (std::size_t b = 0; b < kBuckets; ++b)
+    r.buckets[b].start_ms = since_ms + static_cast<std::int64_t>(b) * r.bucket_ms;
+  const std::vector<Bucket> empty_buckets = r.buckets;
+  std::map<std::string, std::vector<Bucket>> series;
   {
     Stmt q = store.prepare(
-        "SELECT location, result, reason, duration_ms FROM runs "
+        "SELECT location, result, reason, duration_ms, started_at_ms FROM runs "
         "WHERE journey = ?1 AND started_at_ms >= ?2 AND started_at_ms < ?3");
     sqlite3_bind_text(q.get(), 1, j.name.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(q.get(), 2, since_ms);
@@ -249,6 +255,13 @@ JourneyReport journey_report(Store& store, const journeys::Journey& j,
       std::string result = column_text(q.get(), 1);
       std::string reason = column_text(q.get(), 2);
       double duration = sqlite3_column_double(q.get(), 3);
+      const std::int64_t started = sqlite3_column_int64(q.get(), 4);
+      const std::size_t b = std::min<std::size_t>(
+          kBuckets - 1, static_cast<std::size_t>((started - since_ms) / r.bucket_ms));
+      add_result(r.buckets[b].runs, result);
+      auto [sit, fresh] = series.try_emplace(location);
+      if (fresh) sit->second = empty_buckets;
+      add_result(sit->second[b].runs, result);
       add_result(all_runs.runs, result);
       add_result(runs_by_location[location], result);
       if (result == "good" || result == "bad") all_runs.durations.push_back(duration);
@@ -259,6 +272,17 @@ JourneyReport journey_report(Store& store, const journeys::Journey& j,
   }
   r.runs = all_runs.runs;
   const double* target = availability_target(j);
+  {
+    std::uint64_t valid = 0, good = 0;
+    for (Bucket& b : r.buckets) {
+      valid += b.runs.valid();
+      good += b.runs.good;
+      if (target && valid > 0)
+        b.budget_remaining = make_objective("availability", *target, valid, good).budget_remaining;
+    }
+  }
+  for (auto& [location, buckets] : series)
+    r.series.push_back(LocationSeries{location, std::move(buckets)});
   if (target) r.availability = make_objective("availability", *target, r.runs.valid(), r.runs.good);
   if (run_lslo)
     r.latency_slo = make_objective("latency", run_lslo->target, r.runs.good + all_runs.timeouts,

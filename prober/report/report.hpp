@@ -103,6 +103,21 @@ struct FailureReason {
   std::int64_t example_at_ms = 0;  // Unix ms of that run's start
 };
 
+// The window cut into kBuckets equal buckets by run start (the last one takes the remainder).
+struct Bucket {
+  std::int64_t start_ms = 0;  // Unix ms
+  Counts runs;
+  // All locations only: the budget left by the runs from the window's start to this bucket's
+  // end (make_objective's budget_remaining over the cumulative counts); nullopt before a valid
+  // run or without an availability SLO.
+  std::optional<double> budget_remaining;
+};
+
+struct LocationSeries {
+  std::string location;
+  std::vector<Bucket> buckets;  // kBuckets
+};
+
 struct JourneyReport {
   std::string name;
   std::string description;
@@ -120,6 +135,9 @@ struct JourneyReport {
   std::vector<StepReport> steps;  // journey order
   std::vector<FunnelStage> funnel;
   std::vector<FailureReason> top_reasons;  // most frequent first, at most kTopReasons
+  std::int64_t bucket_ms = 0;              // window_ms / kBuckets (at least 1)
+  std::vector<Bucket> buckets;             // every location; kBuckets of them
+  std::vector<LocationSeries> series;      // by location name
 };
 
 struct Gap {
@@ -149,6 +167,7 @@ struct Report {
 };
 
 inline constexpr std::size_t kTopReasons = 5;
+inline constexpr std::size_t kBuckets = 48;
 inline constexpr std::int64_t kDefaultWindowMs = 28LL * 24 * 3600 * 1000;
 
 struct ReportOptions {

@@ -322,6 +322,60 @@ TEST_F(ReportTest, SinceOverridesTheWindow) {
                                  "no_slo/"));
 }
 
+TEST_F(ReportTest, TimeBuckets) {
+  // SLO window 1d in 48 buckets of 30 min: every checkout run in the window (until - 10 min ..
+  // until - 1 min) falls in the last one: 4 good, 5 bad, 1 invalid (r6).
+  const JourneyReport j = build().journeys[0];
+  EXPECT_EQ(j.bucket_ms, 30 * fx::kMinute);
+  ASSERT_EQ(j.buckets.size(), kBuckets);
+  EXPECT_EQ(j.buckets[0].start_ms, fx::kUntil - fx::kDay);
+  EXPECT_EQ(j.buckets[47].start_ms, fx::kUntil - 30 * fx::kMinute);
+  for (std::size_t b = 0; b < 47; ++b) {
+    EXPECT_EQ(j.buckets[b].runs.valid() + j.buckets[b].runs.invalid, 0u) << b;
+    EXPECT_FALSE(j.buckets[b].budget_remaining) << b;
+  }
+  EXPECT_EQ(j.buckets[47].runs.good, 4u);
+  EXPECT_EQ(j.buckets[47].runs.bad, 5u);
+  EXPECT_EQ(j.buckets[47].runs.invalid, 1u);
+  // 90 % over 9 valid runs allows 0.9 bad; 5 bad: 1 - 5 / 0.9.
+  EXPECT_NEAR(*j.buckets[47].budget_remaining, 1 - 5 / 0.9, 1e-9);
+  ASSERT_EQ(j.series.size(), 2u);
+  EXPECT_EQ(j.series[0].location, "edge-a");  // r1..r6: 3 good, 2 bad, 1 invalid
+  EXPECT_EQ(j.series[0].buckets[47].runs.good, 3u);
+  EXPECT_EQ(j.series[0].buckets[47].runs.bad, 2u);
+  EXPECT_EQ(j.series[0].buckets[47].runs.invalid, 1u);
+  EXPECT_EQ(j.series[1].location, "edge-b");  // r7..r10: 1 good, 3 bad
+  EXPECT_EQ(j.series[1].buckets[47].runs.good, 1u);
+  EXPECT_EQ(j.series[1].buckets[47].runs.bad, 3u);
+  EXPECT_FALSE(j.series[1].buckets[47].budget_remaining);  // only the all-locations series
+
+  // --since 12m: buckets of 15 s; run k starts (k + 1) min after since: bucket 4 (k + 1).
+  Report r = build(12 * fx::kMinute);
+  const JourneyReport& c = r.journeys[0];
+  EXPECT_EQ(c.bucket_ms, 15'000);
+  for (int k = 1; k <= 10; ++k) {
+    const Bucket& b = c.buckets[static_cast<std::size_t>(4 * (k + 1))];
+    EXPECT_EQ(b.runs.good + b.runs.bad + b.runs.invalid, 1u) << "run " << k;
+  }
+  EXPECT_EQ(c.buckets[8].runs.good, 1u);    // r1
+  EXPECT_EQ(c.buckets[20].runs.bad, 1u);    // r4
+  EXPECT_EQ(c.buckets[28].runs.invalid, 1u);  // r6
+  EXPECT_EQ(c.series[1].buckets[44].runs.bad, 1u);  // r10, edge-b
+  EXPECT_EQ(c.series[0].buckets[44].runs.valid(), 0u);
+  // Cumulative budget: none before r1; r1..r3 good: 100 %; with r4 (3 good of 4): 1 - 1 / 0.4;
+  // with r5 and the invalid r6 (3 of 5): 1 - 2 / 0.5; at the end 1 - 5 / 0.9.
+  EXPECT_FALSE(c.buckets[7].budget_remaining);
+  EXPECT_NEAR(*c.buckets[8].budget_remaining, 1, 1e-9);
+  EXPECT_NEAR(*c.buckets[19].budget_remaining, 1, 1e-9);
+  EXPECT_NEAR(*c.buckets[20].budget_remaining, 1 - 1 / 0.4, 1e-9);
+  EXPECT_NEAR(*c.buckets[28].budget_remaining, 1 - 2 / 0.5, 1e-9);
+  EXPECT_NEAR(*c.buckets[47].budget_remaining, 1 - 5 / 0.9, 1e-9);
+  // login never ran in the last 12 minutes and has no SLO.
+  EXPECT_TRUE(r.journeys[1].series.empty());
+  for (const Bucket& b : r.journeys[1].buckets)
+    EXPECT_FALSE(b.budget_remaining);
+}
+
 TEST_F(ReportTest, Json) {
   json doc = to_json(build());
   EXPECT_EQ(doc["schema"], 1);
