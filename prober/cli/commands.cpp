@@ -1,7 +1,9 @@
 #include "prober/cli/commands.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <utility>  // before Boost 1.74 asio coroutine headers (they use std::exchange)
@@ -22,6 +24,8 @@
 #include "prober/cli/daemon.hpp"
 #include "prober/engine/config.hpp"
 #include "prober/engine/runner.hpp"
+#include "prober/report/render.hpp"
+#include "prober/report/report.hpp"
 #include "prober/sinks/report_files.hpp"
 #include "prober/sinks/sqlite_store.hpp"
 
@@ -54,7 +58,7 @@ commands:
       --cujs FILE        CUJ catalog: also list CUJs with no journey, warn on unknown CUJs
   report PATHS...        SLIs, error budgets, burn rates, funnels, latency percentiles and
                          coverage gaps of these journeys from the embedded store
-      --format F         text (default) or json (schema in README)
+      --format F         text (default), json (schema in README) or html (one page)
       --since D          window length (default: each journey's SLO window, else 28d)
       --until TIME       end of the window, UTC like 2027-01-15T08:00:00Z (default now)
       --db FILE          the store (default <data-dir>/prober.db)
@@ -66,9 +70,20 @@ commands:
       --out FILE         write there instead of stdout
       --quorum K         alert only when at least K locations burn, each on its own ratio
       --config FILE      prober config: a quorum above its [locations] count is lowered
+  review PATHS...        SLO review: for each incident, the bad events, burn rate and budget
+                         burned per journey and step (missed incidents are coverage gaps); the
+                         achieved SLI and the standard targets it would have met
+      --incidents FILE   TOML [[incident]] title, start, end (RFC 3339 UTC); required
+      --format F         text (default) or json
+      --since D          review window (default: each journey's SLO window, else 28d)
+      --until TIME       end of the review window, UTC (default now)
+      --db FILE          the store (default <data-dir>/prober.db)
+      --data-dir DIR     the daemon's data folder (default prober-data)
   demo                   the bundled shop probed from three locations for a minute, with faults
       --once             run the example journeys once instead
       --duration D       how long (default 60s)
+      --data-dir DIR     where the store goes (default a new folder under the temp folder);
+                         the demo ends with the SLO report read from it
   help                   this text
 )";
 
@@ -137,7 +152,12 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
         throw std::runtime_error("stored " + std::to_string(store.written()) + " of " +
                                  std::to_string(results.size()) + " runs in " + store.path());
     }
-    if (opt.json_path) sinks::write_file_atomic(*opt.json_path, sinks::runs_to_json(results).dump(2) + "\n");
+    // Replace, not throw: a server's bytes that are not UTF-8 must not lose the whole file.
+    if (opt.json_path)
+      sinks::write_file_atomic(
+          *opt.json_path, sinks::runs_to_json(results).dump(2, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace) +
+                       "\n");
     if (opt.junit_path) sinks::write_file_atomic(*opt.junit_path, sinks::runs_to_junit(results));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';
@@ -249,9 +269,51 @@ source_address = "127.0.0.3"
 headers = { X-Probe-Location = "edge-b" }
 )";
 
+// The demo's closing SLO report of the example journeys (ordered by examples/cujs.toml), read
+// from the store the demo just wrote; the library directly, no subprocess.
+static int demo_report(const std::string& journeys_dir, const std::string& data_dir) {
+  auto set = load({journeys_dir});
+  if (!set) return kExitUsage;
+  try {
+    const journeys::Catalog catalog =
+        journeys::load_catalog_file(std::string(PROBER_EXAMPLES_DIR) + "/cujs.toml");
+    report::ReportOptions options;
+    options.db_path = data_dir + "/prober.db";
+    options.journeys = set->journeys;
+    options.catalog = &catalog;
+    const report::Report r = report::build_report(options);
+    std::cout << "\n";
+    report::render_text(std::cout, r, ::isatty(STDOUT_FILENO) == 1);
+    std::cout << "demo: the store is " << options.db_path << "; again with: prober report "
+              << journeys_dir << " --cujs " << PROBER_EXAMPLES_DIR << "/cujs.toml --data-dir "
+              << data_dir << "\n"
+              << std::flush;
+  } catch (const journeys::LoadError& e) {
+    print_diagnostics(e.diagnostics());
+    return kExitUsage;
+  } catch (const report::DbError& e) {
+    std::cerr << "prober: demo: " << e.what() << '\n';
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
 int cmd_demo(const std::vector<std::string>& argv) {
-  Args a = parse_args(argv, {"journeys", "json", "junit", "duration"}, {"once", "no-live"});
+  Args a = parse_args(argv, {"journeys", "json", "junit", "duration", "data-dir"},
+                      {"once", "no-live"});
   const std::string dir = a.get("journeys").value_or(std::string(PROBER_EXAMPLES_DIR) + "/journeys");
+  // The store the closing report reads: --data-dir, else a fresh folder under the system temp
+  // folder (kept, so that `prober report` can be run on it afterwards).
+  std::string data_dir;
+  if (auto d = a.get("data-dir")) {
+    data_dir = *d;
+  } else {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "prober-demo-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      throw std::runtime_error("demo: cannot create a data folder " + tmpl + ": " +
+                               std::strerror(errno));
+    data_dir = tmpl;
+  }
   shop::Options so;
   shop::Server server(so);
   const unsigned short port = server.start();
@@ -266,6 +328,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
     OnceOptions opt;
     opt.json_path = a.get("json");
     opt.junit_path = a.get("junit");
+    opt.store_path = data_dir + "/prober.db";
     rc = run_once(*set, opt);
   } else {
     DaemonOptions d;
@@ -273,6 +336,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
     d.duration = a.get("duration") ? duration_arg(a, "duration") : std::chrono::seconds(60);
     d.interval_override = std::chrono::seconds(2);
     d.locations_toml = kDemoLocations;
+    d.data_dir = data_dir;
     d.json_path = a.get("json");
     d.junit_path = a.get("junit");
     d.live = !a.has("no-live");
@@ -299,7 +363,9 @@ int cmd_demo(const std::vector<std::string>& argv) {
   }
   server.stop();
   std::cout << "demo: shop stopped after " << server.requests() << " requests\n";
-  return rc;
+  if (rc == kExitUsage) return rc;
+  const int report_rc = demo_report(dir, data_dir);
+  return report_rc != kExitOk ? report_rc : rc;
 }
 
 int dispatch(int argc, char** argv) {
@@ -310,6 +376,7 @@ int dispatch(int argc, char** argv) {
     if (cmd == "check") return cmd_check(args);
     if (cmd == "report") return cmd_report(args);
     if (cmd == "rules") return cmd_rules(args);
+    if (cmd == "review") return cmd_review(args);
     if (cmd == "demo") return cmd_demo(args);
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       std::cout << kUsage;

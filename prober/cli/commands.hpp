@@ -15,6 +15,7 @@ int cmd_run(const std::vector<std::string>& args);
 int cmd_check(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);  // report_cmd.cpp
 int cmd_rules(const std::vector<std::string>& args);   // rules_cmd.cpp
+int cmd_review(const std::vector<std::string>& args);  // review_cmd.cpp
 int cmd_demo(const std::vector<std::string>& args);
 
 // Dispatches argv[1]; prints usage for help and unknown commands.

@@ -81,6 +81,26 @@ std::vector<double> buckets_for(const std::vector<journeys::JourneyPtr>& js) {
   return b;
 }
 
+// A run that started inside a maintenance window: marked with its title; under the default
+// policy its good and bad events become invalid (reason maintenance), so they stay out of the
+// SLI but keep what happened in their messages.
+record::RunResult in_maintenance(record::RunResult run, const engine::MaintenanceWindow& w) {
+  run.maintenance = w.title;
+  if (w.counts || run.result == record::Result::invalid) return run;
+  auto mark = [&](record::Result& result, record::Reason& reason, std::string& message) {
+    if (result != record::Result::good && result != record::Result::bad) return;
+    std::string was = std::string(record::to_string(result));
+    if (reason != record::Reason::none) was += " (" + std::string(record::to_string(reason)) + ")";
+    message = "in maintenance '" + w.title + "': was " + was + (message.empty() ? "" : ": " + message);
+    result = record::Result::invalid;
+    reason = record::Reason::maintenance;
+  };
+  std::string ignored;
+  mark(run.result, run.reason, ignored);
+  for (auto& step : run.steps) mark(step.result, step.reason, step.message);
+  return run;
+}
+
 // Runs per second over a sliding window of one-second samples.
 class RateMeter {
  public:
@@ -145,11 +165,21 @@ int run_daemon(const DaemonOptions& o) {
   const bool keep = o.json_path || o.junit_path;
 
   engine::Scheduler::Hooks hooks;
-  hooks.on_result = [&](const record::RunResult& run) {
+  hooks.on_result = [&](const record::RunResult& original) {
+    const record::RunResult* chosen = &original;
+    record::RunResult marked;
+    for (const auto& w : plan.config.maintenance) {
+      if (w.covers(original.journey, original.location, original.started_at)) {
+        marked = in_maintenance(original, w);
+        chosen = &marked;
+        break;
+      }
+    }
+    const record::RunResult& run = *chosen;
     recorder.add(run);
     if (store) store->submit(run);
     if (keep) kept.push_back(run);
-    if (!live && run.result != record::Result::good) {
+    if (!live && run.result != record::Result::good && run.reason != record::Reason::maintenance) {
       const record::StepResult* failed = nullptr;
       for (const auto& s : run.steps)
         if (s.name == run.failed_step) failed = &s;
@@ -306,7 +336,12 @@ int run_daemon(const DaemonOptions& o) {
   record::print_summary(std::cout, recorder, tty);
   std::cout.flush();
   try {
-    if (o.json_path) sinks::write_file_atomic(*o.json_path, sinks::runs_to_json(kept).dump(2) + "\n");
+    // Replace, not throw: a server's bytes that are not UTF-8 must not lose the whole file.
+    if (o.json_path)
+      sinks::write_file_atomic(
+          *o.json_path, sinks::runs_to_json(kept).dump(2, ' ', false,
+                                                   nlohmann::json::error_handler_t::replace) +
+                       "\n");
     if (o.junit_path) sinks::write_file_atomic(*o.junit_path, sinks::runs_to_junit(kept));
   } catch (const std::exception& e) {
     log.error("cannot write results", {{"error", std::string(e.what())}});

@@ -1,3 +1,5 @@
+#include <csignal>
+
 #include <sys/resource.h>
 
 #include "prober/cli/commands.hpp"
@@ -10,5 +12,8 @@ int main(int argc, char** argv) {
     nofile.rlim_cur = nofile.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &nofile);
   }
+  // A peer that closes first (a scraper, a target, a store) must cost one failed write, not the
+  // process: every socket write then reports EPIPE instead of raising SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   return prober::cli::dispatch(argc, argv);
 }

@@ -48,7 +48,10 @@ using journeys::Duration;
 using journeys::LoadError;
 
 const std::vector<std::string_view> kTopKeys = {"location",  "data_dir",  "log_format",
-                                                "scheduler", "locations", "sinks"};
+                                                "scheduler", "locations", "sinks",
+                                                "maintenance"};
+const std::vector<std::string_view> kMaintenanceKeys = {"title",    "start",     "end",
+                                                        "journeys", "locations", "policy"};
 const std::vector<std::string_view> kSchedulerKeys = {"late_threshold", "jitter", "grace",
                                                       "stall_threshold"};
 const std::vector<std::string_view> kLocationKeys = {
@@ -254,6 +257,10 @@ class ConfigLoader {
   std::vector<journeys::Header> load_headers(const toml::node& n);
   std::map<std::string, std::string> load_labels(const toml::node& n);
   void load_sinks(const toml::node& n, Config& config);
+  void load_maintenance(const toml::node& n, Config& config);
+  std::optional<std::chrono::system_clock::time_point> time_at(const toml::node& n,
+                                                               std::string_view key);
+  std::vector<std::string> names_at(const toml::node& n, std::string_view key);
 
   Diagnostics& d_;
 };
@@ -266,6 +273,7 @@ void ConfigLoader::load(const toml::table& root, Config& config) {
   if (const toml::node* n = root.get("scheduler")) load_scheduler(*n, config.scheduler);
   if (const toml::node* n = root.get("locations")) load_locations(*n, config);
   if (const toml::node* n = root.get("sinks")) load_sinks(*n, config);
+  if (const toml::node* n = root.get("maintenance")) load_maintenance(*n, config);
 }
 
 void ConfigLoader::load_location_name(const toml::node& n, Config& config) {
@@ -822,16 +830,27 @@ class SinkLoader {
     auto path = journeys::string_at(d_, *file, key + ".file");
     if (!path) return out;
     std::string full = relative_to_config(*path);
-    std::ifstream in(full, std::ios::binary);
     std::error_code ec;
-    if (!in || std::filesystem::is_directory(full, ec)) {
-      d_.error(*file, in_quotes(key) + ": cannot read " + in_quotes(full) + ": " +
-                          std::generic_category().message(in ? EISDIR : errno));
+    // A regular file of at most kMaxSecretBytes: "/dev/zero" or a FIFO must not hang the start.
+    if (std::filesystem::exists(full, ec) && !std::filesystem::is_regular_file(full, ec)) {
+      d_.error(*file, in_quotes(key) + ": " + in_quotes(full) + " is not a regular file");
       return out;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    out.value = text.str();
+    std::ifstream in(full, std::ios::binary);
+    if (!in) {
+      d_.error(*file, in_quotes(key) + ": cannot read " + in_quotes(full) + ": " +
+                          std::generic_category().message(errno));
+      return out;
+    }
+    constexpr std::size_t kMaxSecretBytes = 64 * 1024;
+    std::string text(kMaxSecretBytes + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxSecretBytes) {
+      d_.error(*file, in_quotes(key) + ": " + in_quotes(full) + " is larger than 64 KiB");
+      return out;
+    }
+    out.value = std::move(text);
     // A file written by `echo` ends with a line break that is not part of the secret.
     while (!out.value.empty() && (out.value.back() == '\n' || out.value.back() == '\r'))
       out.value.pop_back();
@@ -913,7 +932,95 @@ void ConfigLoader::load_sinks(const toml::node& n, Config& config) {
   SinkLoader(d_, config.file).load(*t, config.sinks);
 }
 
+// [[maintenance]]: title, start, end (TOML date-times with an offset), optional journeys and
+// locations, policy "exclude" (default) or "count".
+void ConfigLoader::load_maintenance(const toml::node& n, Config& config) {
+  const toml::array* windows = n.as_array();
+  if (!windows || !windows->is_array_of_tables()) {
+    type_error(n, "maintenance", "an array of tables ([[maintenance]])");
+    return;
+  }
+  int index = 0;
+  for (const toml::node& w : *windows) {
+    ++index;
+    const toml::table& t = *w.as_table();
+    journeys::ContextScope ctx(d_, "maintenance #" + std::to_string(index));
+    check_keys(t, kMaintenanceKeys);
+    MaintenanceWindow m;
+    m.pos = d_.pos(t);
+    if (const toml::node* v = t.get("title")) {
+      if (auto title = string_at(*v, "title")) m.title = *title;
+    } else {
+      d_.error(t, "missing 'title'");
+    }
+    std::optional<std::chrono::system_clock::time_point> start, end;
+    if (const toml::node* v = t.get("start"))
+      start = time_at(*v, "start");
+    else
+      d_.error(t, "missing 'start'");
+    if (const toml::node* v = t.get("end"))
+      end = time_at(*v, "end");
+    else
+      d_.error(t, "missing 'end'");
+    if (start && end && *end <= *start) d_.error(*t.get("end"), "'end' must be after 'start'");
+    if (const toml::node* v = t.get("journeys")) m.journeys = names_at(*v, "journeys");
+    if (const toml::node* v = t.get("locations")) m.locations = names_at(*v, "locations");
+    if (const toml::node* v = t.get("policy")) {
+      if (auto policy = string_at(*v, "policy")) {
+        if (*policy == "count")
+          m.counts = true;
+        else if (*policy != "exclude")
+          d_.error(*v, "'policy' must be \"exclude\" (runs inside are invalid, not in the SLI) or "
+                       "\"count\" (they count as usual), not " + in_quotes(*policy));
+      }
+    }
+    if (start && end && *end > *start) {
+      m.start = *start;
+      m.end = *end;
+      config.maintenance.push_back(std::move(m));
+    }
+  }
+}
+
+std::optional<std::chrono::system_clock::time_point> ConfigLoader::time_at(const toml::node& n,
+                                                                           std::string_view key) {
+  const auto* dt = n.as_date_time();
+  if (!dt || !dt->get().offset) {
+    d_.error(n, in_quotes(key) + " must be a date-time with an offset, like 2026-12-01T02:00:00Z");
+    return std::nullopt;
+  }
+  const toml::date_time& v = dt->get();
+  using namespace std::chrono;
+  const sys_days day{year{v.date.year} / month{v.date.month} / std::chrono::day{v.date.day}};
+  return system_clock::time_point(day) + hours(v.time.hour) + minutes(v.time.minute) +
+         seconds(v.time.second) +
+         duration_cast<system_clock::duration>(nanoseconds(v.time.nanosecond)) -
+         minutes(v.offset->minutes);
+}
+
+std::vector<std::string> ConfigLoader::names_at(const toml::node& n, std::string_view key) {
+  std::vector<std::string> out;
+  const toml::array* a = n.as_array();
+  if (!a) {
+    type_error(n, key, "an array of names");
+    return out;
+  }
+  for (const toml::node& e : *a) {
+    if (auto s = string_at(e, key)) out.push_back(*s);
+  }
+  return out;
+}
+
 }  // namespace
+
+bool MaintenanceWindow::covers(const std::string& journey, const std::string& location,
+                               std::chrono::system_clock::time_point t) const {
+  if (t < start || t >= end) return false;
+  if (!journeys.empty() && std::find(journeys.begin(), journeys.end(), journey) == journeys.end())
+    return false;
+  return locations.empty() ||
+         std::find(locations.begin(), locations.end(), location) != locations.end();
+}
 
 Config load_config_string(const std::string& text, const std::string& file_name) {
   Diagnostics diag(file_name);

@@ -29,6 +29,20 @@ struct SchedulerOptions {
   std::chrono::milliseconds stall_threshold{250};
 };
 
+// A declared maintenance window: runs that start inside it are marked with its title. With
+// counts = false (policy "exclude", the default) they are recorded as invalid (reason
+// maintenance) and stay out of the SLI; with counts = true (policy "count") they count as usual.
+struct MaintenanceWindow {
+  std::string title;
+  std::chrono::system_clock::time_point start, end;  // [start, end)
+  std::vector<std::string> journeys;   // empty: every journey
+  std::vector<std::string> locations;  // empty: every location
+  bool counts = false;
+  journeys::SourcePos pos;
+  bool covers(const std::string& journey, const std::string& location,
+              std::chrono::system_clock::time_point t) const;
+};
+
 struct Config {
   std::string file;                // "" when built from defaults
   std::string location = "local";  // this process's location in a regional fleet
@@ -38,6 +52,7 @@ struct Config {
   std::map<std::string, std::map<std::string, std::string>> location_labels;  // name -> labels
   SchedulerOptions scheduler;
   std::string log_format = "text";  // "text" or "json"
+  std::vector<MaintenanceWindow> maintenance;  // [[maintenance]], in file order
   // [sinks.*], validated (see prober/sinks/sink_config.hpp for the keys).
   sinks::SinksConfig sinks;
 };

@@ -56,13 +56,14 @@ std::string_view to_string(Reason r) {
     case Reason::local_resource: return "local_resource";
     case Reason::cancelled: return "cancelled";
     case Reason::internal: return "internal";
+    case Reason::maintenance: return "maintenance";
   }
   return "unknown";
 }
 
 bool is_invalid_reason(Reason r) {
   return r == Reason::late_start || r == Reason::loop_stall || r == Reason::local_resource || r == Reason::cancelled ||
-         r == Reason::internal;
+         r == Reason::internal || r == Reason::maintenance;
 }
 
 }  // namespace prober::record

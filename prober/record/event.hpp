@@ -49,6 +49,7 @@ enum class Reason {
   local_resource,  // out of file descriptors, memory, ports
   cancelled,       // shut down before it finished
   internal,        // a bug or an unexpected local error
+  maintenance,     // started inside a declared maintenance window whose policy excludes it
 };
 
 // RFC 3339 UTC with milliseconds: "2026-11-28T10:00:00.123Z".
@@ -100,6 +101,7 @@ struct RunResult {
   std::chrono::system_clock::time_point started_at;
   double duration_ms = 0;
   std::vector<StepResult> steps;
+  std::string maintenance;  // title of the maintenance window it started in, "" if none
 };
 
 }  // namespace prober::record

@@ -102,16 +102,18 @@ nlohmann::json runs_to_json(const std::vector<record::RunResult>& runs) {
       steps.push_back(std::move(step));
     }
     ++totals[std::string(record::to_string(run.result))];
-    arr.push_back({{"journey", run.journey},
-                   {"cuj", run.cuj},
-                   {"location", run.location},
-                   {"run_id", run.run_id},
-                   {"result", record::to_string(run.result)},
-                   {"reason", record::to_string(run.reason)},
-                   {"failed_step", run.failed_step.empty() ? json(nullptr) : json(run.failed_step)},
-                   {"started_at", format_time(run.started_at)},
-                   {"duration_ms", round3(run.duration_ms)},
-                   {"steps", std::move(steps)}});
+    json r = {{"journey", run.journey},
+              {"cuj", run.cuj},
+              {"location", run.location},
+              {"run_id", run.run_id},
+              {"result", record::to_string(run.result)},
+              {"reason", record::to_string(run.reason)},
+              {"failed_step", run.failed_step.empty() ? json(nullptr) : json(run.failed_step)},
+              {"started_at", format_time(run.started_at)},
+              {"duration_ms", round3(run.duration_ms)},
+              {"steps", std::move(steps)}};
+    if (!run.maintenance.empty()) r["maintenance"] = run.maintenance;
+    arr.push_back(std::move(r));
   }
   out["runs"] = std::move(arr);
   out["summary"] = {{"runs", runs.size()},

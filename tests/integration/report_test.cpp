@@ -125,7 +125,7 @@ TEST_F(ReportCli, Errors) {
   EXPECT_THAT(both.err, HasSubstr("give --db FILE or --data-dir DIR, not both"));
   Output format = report({"--db", db_, "--format", "yaml"});
   EXPECT_EQ(format.exit_code, 2);
-  EXPECT_THAT(format.err, HasSubstr("--format must be text or json, not 'yaml'"));
+  EXPECT_THAT(format.err, HasSubstr("--format must be text, json or html, not 'yaml'"));
   Output since = report({"--db", db_, "--since", "soon"});
   EXPECT_EQ(since.exit_code, 2);
   EXPECT_THAT(since.err, HasSubstr("--since"));

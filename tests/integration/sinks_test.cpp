@@ -220,6 +220,56 @@ TEST(Store, TurnedOffInTheConfigNothingIsWritten) {
   EXPECT_FALSE(fs::exists(tmp.path() + "/data"));
 }
 
+// A maintenance window over now: with the default policy the runs are invalid (maintenance)
+// in the output, the store and the summary, and keep what happened in their messages; with
+// policy "count" they count as usual and are only marked.
+TEST(Maintenance, RunsInsideAWindowAreInvalidOrMarkedByPolicy) {
+  TempDir tmp;
+  Server bad({badserver(), "--port", "0"});
+  const std::string file = tmp.write("j.toml", journey("maint", bad.url() + "/status/503"));
+  const std::string other = tmp.write("k.toml", journey("outside", bad.url() + "/ok"));
+  for (const std::string policy : {"exclude", "count"}) {
+    SCOPED_TRACE(policy);
+    const std::string config = tmp.write(
+        "prober-" + policy + ".toml",
+        "[[maintenance]]\ntitle = \"db upgrade\"\nstart = 2000-01-01T00:00:00Z\n"
+        "end = 2100-01-01T00:00:00Z\njourneys = [\"maint\"]\npolicy = \"" + policy + "\"\n");
+    const std::string data = tmp.path() + "/data-" + policy;
+    const std::string out = tmp.path() + "/runs-" + policy + ".json";
+    auto o = testing_support::run({prober(), "run", file, other, "--config", config, "--interval",
+                                   "300ms", "--duration", "1s", "--no-live", "--data-dir", data,
+                                   "--json", out});
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    json runs = json::parse(testing_support::read_file(out));
+    int maint = 0, outside = 0;
+    for (const json& r : runs["runs"]) {
+      if (r["journey"] == "outside") {
+        ++outside;
+        EXPECT_EQ(r["result"], "good");
+        EXPECT_FALSE(r.contains("maintenance"));
+        continue;
+      }
+      ++maint;
+      EXPECT_EQ(r["maintenance"], "db upgrade");
+      if (policy == "exclude") {
+        EXPECT_EQ(r["result"], "invalid");
+        EXPECT_EQ(r["reason"], "maintenance");
+        EXPECT_EQ(r["steps"][0]["result"], "invalid");
+        EXPECT_THAT(r["steps"][0]["message"].get<std::string>(),
+                    HasSubstr("in maintenance 'db upgrade': was bad (status): status: expected 200, got 503"));
+      } else {
+        EXPECT_EQ(r["result"], "bad");
+        EXPECT_EQ(r["reason"], "status");
+      }
+    }
+    EXPECT_GE(maint, 2);
+    EXPECT_GE(outside, 2);
+    const std::string db = data + "/prober.db";
+    EXPECT_EQ(query_int(db, "SELECT count(*) FROM runs WHERE journey = 'maint' AND reason = 'maintenance'"),
+              policy == "exclude" ? maint : 0);
+  }
+}
+
 // CI mode leaves nothing behind unless asked: --once stores only with --data-dir.
 TEST(Store, OnceStoresOnlyWithDataDir) {
   TempDir tmp;

@@ -238,6 +238,31 @@ TEST(Config, SmallValues) {
   EXPECT_EQ(c.sinks.prometheus.listen, "127.0.0.1:9464");  // loopback unless written out
 }
 
+TEST(Config, MaintenanceWindows) {
+  Config c = load(
+      "[[maintenance]]\ntitle = \"db upgrade\"\nstart = 2026-12-01T02:00:00Z\n"
+      "end = 2026-12-01T04:30:00+01:00\njourneys = [\"checkout\"]\n"
+      "[[maintenance]]\ntitle = \"edge move\"\nstart = 2026-12-02T00:00:00Z\n"
+      "end = 2026-12-02T01:00:00Z\nlocations = [\"edge-a\"]\npolicy = \"count\"\n");
+  ASSERT_EQ(c.maintenance.size(), 2u);
+  const MaintenanceWindow& db = c.maintenance[0];
+  using std::chrono::system_clock;
+  const auto t0 = system_clock::from_time_t(1796090400);  // 2026-12-01T02:00:00Z
+  EXPECT_EQ(db.title, "db upgrade");
+  EXPECT_EQ(db.start, t0);
+  EXPECT_EQ(db.end, t0 + 90min);  // 04:30+01:00 is 03:30Z
+  EXPECT_FALSE(db.counts);
+  EXPECT_TRUE(db.covers("checkout", "any", t0));
+  EXPECT_TRUE(db.covers("checkout", "any", t0 + 89min));
+  EXPECT_FALSE(db.covers("checkout", "any", t0 + 90min));  // [start, end)
+  EXPECT_FALSE(db.covers("checkout", "any", t0 - 1s));
+  EXPECT_FALSE(db.covers("login", "any", t0 + 1min));
+  const MaintenanceWindow& edge = c.maintenance[1];
+  EXPECT_TRUE(edge.counts);
+  EXPECT_TRUE(edge.covers("login", "edge-a", t0 + 22h + 30min));
+  EXPECT_FALSE(edge.covers("login", "edge-b", t0 + 22h + 30min));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors, one class per case
 
@@ -437,6 +462,22 @@ std::vector<ErrorCase> error_cases() {
       {"label_value_type",
        kEdge + "labels = { region = { a = 1 } }\n",
        {"p.toml:2:21: location 'edge-a': 'labels.region' must be a string, not a table"}},
+      // --- maintenance
+      {"maintenance_mistakes",
+       "[[maintenance]]\ntitle = \"x\"\nstart = \"2026-12-01\"\nend = 2026-12-01T01:00:00\n"
+       "polcy = \"count\"\n[[maintenance]]\ntitle = \"y\"\nstart = 2026-12-01T02:00:00Z\n"
+       "end = 2026-12-01T01:00:00Z\npolicy = \"ignore\"\n[[maintenance]]\nstart = "
+       "2026-12-01T02:00:00Z\n",
+       {"p.toml:3:9: maintenance #1: 'start' must be a date-time with an offset, like "
+        "2026-12-01T02:00:00Z",
+        "p.toml:4:7: maintenance #1: 'end' must be a date-time with an offset, like "
+        "2026-12-01T02:00:00Z",
+        "p.toml:5:9: maintenance #1: unknown key 'polcy' (did you mean 'policy'?)",
+        "p.toml:9:7: maintenance #2: 'end' must be after 'start'",
+        "p.toml:10:10: maintenance #2: 'policy' must be \"exclude\" (runs inside are invalid, not "
+        "in the SLI) or \"count\" (they count as usual), not 'ignore'",
+        "p.toml:11:1: maintenance #3: missing 'title'",
+        "p.toml:11:1: maintenance #3: missing 'end'"}},
       // --- sinks
       {"sinks_type",
        "sinks = \"prometheus\"\n",
@@ -633,6 +674,26 @@ TEST_F(ConfigFiles, PathsAreRelativeToTheConfigAndSecretFilesAreRead) {
   EXPECT_EQ(c.sinks.push[0].bearer_token.value, "t0ken");
   EXPECT_EQ(c.sinks.push[0].bearer_token.source, "file " + (root_ / "token").string());
   EXPECT_EQ(c.sinks.push[0].spill_dir, "/abs/spill");
+}
+
+// A secret "file" that is a device or a folder, or too big, is refused without reading it all.
+TEST_F(ConfigFiles, SecretFilesMustBeSmallRegularFiles) {
+  write("big", std::string(70 * 1024, 'x'));
+  fs::create_directory(root_ / "dir");
+  std::string path = write("prober.toml",
+                           "[sinks.a]\ntype = \"remote_write\"\nurl = \"http://h/\"\n"
+                           "bearer_token = { file = \"/dev/zero\" }\n"
+                           "[sinks.b]\ntype = \"remote_write\"\nurl = \"http://h/\"\n"
+                           "bearer_token = { file = \"big\" }\n"
+                           "[sinks.c]\ntype = \"remote_write\"\nurl = \"http://h/\"\n"
+                           "bearer_token = { file = \"dir\" }\n");
+  EXPECT_EQ(errors_of_file(path),
+            (std::vector<std::string>{
+                path + ":4:25: sinks.a: 'bearer_token': '/dev/zero' is not a regular file",
+                path + ":8:25: sinks.b: 'bearer_token': '" + (root_ / "big").string() +
+                    "' is larger than 64 KiB",
+                path + ":12:25: sinks.c: 'bearer_token': '" + (root_ / "dir").string() +
+                    "' is not a regular file"}));
 }
 
 // A secret never shows up in a diagnostic, even when the rest of the sink is wrong.

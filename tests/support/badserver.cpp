@@ -365,6 +365,18 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     co_await send(s, *out);
     co_return r.keep_alive();
   }
+  // A flapping target for soaks: request number n (the n-th line of --log) is answered good
+  // (200 at once) when n % 3 == 1, slow (200 after ?ms=N, default 1000) when n % 3 == 2, and
+  // failing (503) when n % 3 == 0; so the log alone says what each request got.
+  if (p == "/flap") {
+    const std::uint64_t phase = st.requests % 3;
+    const long long ms = std::clamp(to_int(r.arg("ms")).value_or(1000), 0LL, 600'000LL);
+    if (phase == 2) co_await sleep_ms(ms);
+    std::string out = phase == 0 ? respond(r, 503, kJson, R"({"phase":"failing"})")
+                                 : respond(r, 200, kJson, kOk);
+    co_await send(s, out);
+    co_return r.keep_alive();
+  }
   // Per-step timeouts and latency checks: answers after ?ms=N (default 1000).
   if (p == "/slow") {
     long long ms = std::clamp(to_int(r.arg("ms")).value_or(1000), 0LL, 600'000LL);
