@@ -27,24 +27,6 @@ void missing_key(Diagnostics& d, const toml::node& table, std::string_view key) 
   d.error(table, "missing required key " + in_quotes(key));
 }
 
-std::optional<std::vector<std::string>> strings_at(Diagnostics& d, const toml::node& n,
-                                                   std::string_view key) {
-  const toml::array* a = n.as_array();
-  if (!a) {
-    type_error(d, n, key, "an array of strings");
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (const toml::node& item : *a) {
-    if (const auto* s = item.as_string())
-      out.push_back(s->get());
-    else
-      d.error(item,
-              in_quotes(key) + " must contain only strings, not " + std::string(type_name(item)));
-  }
-  return out;
-}
-
 Cuj load_cuj(Diagnostics& d, const toml::table& t, std::map<std::string, SourcePos>& seen) {
   Cuj c;
   c.pos = d.pos(t);

@@ -138,24 +138,6 @@ std::optional<Duration> duration_at(Diagnostics& d, const toml::node& n, std::st
   return v;
 }
 
-std::optional<std::vector<std::string>> strings_at(Diagnostics& d, const toml::node& n,
-                                                   std::string_view key) {
-  const toml::array* a = n.as_array();
-  if (!a) {
-    type_error(d, n, key, "an array of strings");
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (const toml::node& item : *a) {
-    if (const auto* s = item.as_string())
-      out.push_back(s->get());
-    else
-      d.error(item,
-              in_quotes(key) + " must contain only strings, not " + std::string(type_name(item)));
-  }
-  return out;
-}
-
 // A percentage strictly between 0 and 100 (an SLO of 100 % leaves no error budget).
 std::optional<double> percent_at(Diagnostics& d, const toml::node& n, std::string_view key) {
   std::optional<double> v = number_at(d, n, key, "a number (a percentage)");

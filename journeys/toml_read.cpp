@@ -89,4 +89,22 @@ std::optional<std::string> string_at(Diagnostics& d, const toml::node& n, std::s
   return std::nullopt;
 }
 
+std::optional<std::vector<std::string>> strings_at(Diagnostics& d, const toml::node& n,
+                                                   std::string_view key) {
+  const toml::array* a = n.as_array();
+  if (!a) {
+    type_error(d, n, key, "an array of strings");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const toml::node& item : *a) {
+    if (const auto* s = item.as_string())
+      out.push_back(s->get());
+    else
+      d.error(item,
+              in_quotes(key) + " must contain only strings, not " + std::string(type_name(item)));
+  }
+  return out;
+}
+
 }  // namespace journeys

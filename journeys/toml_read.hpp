@@ -47,5 +47,8 @@ void check_keys(Diagnostics& d, const toml::table& t,
 // Typed reads: the value, or nullopt/nullptr after reporting a wrong type at n.
 const toml::table* table_at(Diagnostics& d, const toml::node& n, std::string_view key);
 std::optional<std::string> string_at(Diagnostics& d, const toml::node& n, std::string_view key);
+// An array of strings; each item that is not a string is reported and left out.
+std::optional<std::vector<std::string>> strings_at(Diagnostics& d, const toml::node& n,
+                                                   std::string_view key);
 
 }  // namespace journeys

@@ -999,16 +999,7 @@ std::optional<std::chrono::system_clock::time_point> ConfigLoader::time_at(const
 }
 
 std::vector<std::string> ConfigLoader::names_at(const toml::node& n, std::string_view key) {
-  std::vector<std::string> out;
-  const toml::array* a = n.as_array();
-  if (!a) {
-    type_error(n, key, "an array of names");
-    return out;
-  }
-  for (const toml::node& e : *a) {
-    if (auto s = string_at(e, key)) out.push_back(*s);
-  }
-  return out;
+  return journeys::strings_at(d_, n, key).value_or(std::vector<std::string>{});
 }
 
 }  // namespace
