@@ -359,6 +359,7 @@ int cmd_demo(const std::vector<std::string>& argv) {
       at(total / 3, [&server] { server.set_fault("completePurchase", {0, 0.25, 503}); });
       at(total * 2 / 3, [&server] { server.set_fault("products", {700, 0, 503}); });
     };
+    d.on_stop = [timers] { timers->clear(); };
     rc = run_daemon(d);
   }
   server.stop();

@@ -312,6 +312,7 @@ int run_daemon(const DaemonOptions& o) {
   if (o.on_start) o.on_start(io, o.duration.value_or(std::chrono::nanoseconds{}));
 
   io.run();
+  if (o.on_stop) o.on_stop();
 
   // The push sinks get the grace period again to drain: a last sample of the final counters
   // goes out, or what cannot be sent is spilled or counted as dropped.

@@ -25,6 +25,9 @@ struct DaemonOptions {
   bool live = true;                       // live view when stdout is a terminal
   // Called once the scheduler runs, on the loop thread (the demo schedules its faults here).
   std::function<void(boost::asio::io_context&, std::chrono::nanoseconds duration)> on_start;
+  // Called once the loop has stopped, before its io_context is destroyed: release every I/O
+  // object on_start made (a timer that outlives its io_context is a use after free).
+  std::function<void()> on_stop;
   // Overrides the config's locations (the demo's three vantage points).
   std::optional<std::string> locations_toml;
 };

@@ -36,12 +36,7 @@ namespace fs = std::filesystem;
 
 constexpr const char* kChromium = "/usr/bin/chromium";
 
-std::string env_or_die(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr)
-    throw std::runtime_error(std::string(name) + " is not set (run through meson test)");
-  return v;
-}
+using testing_support::env_or_die;
 
 using Attrs = std::map<std::string, std::string>;
 

@@ -40,11 +40,7 @@ using testing_support::Server;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
 
-std::string env_or_die(const char* name) {
-  const char* v = std::getenv(name);
-  if (v == nullptr) throw std::runtime_error(std::string(name) + " is not set (run through meson test)");
-  return v;
-}
+using testing_support::env_or_die;
 const std::string& prober() { static std::string p = env_or_die("PROBER"); return p; }
 const std::string& shop() { static std::string p = env_or_die("PROBER_SHOP"); return p; }
 

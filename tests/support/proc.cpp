@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -134,6 +135,13 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+std::string env_or_die(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr)
+    throw std::runtime_error(std::string(name) + " is not set (run the test through meson test)");
+  return v;
 }
 
 }  // namespace testing_support

@@ -62,4 +62,8 @@ class TempDir {
 
 std::string read_file(const std::string& path);
 
+// The value of an environment variable meson sets for the test (PROBER, BADSERVER, …); throws
+// std::runtime_error naming it when the test was started some other way.
+std::string env_or_die(const char* name);
+
 }  // namespace testing_support
