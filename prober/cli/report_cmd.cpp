@@ -3,11 +3,8 @@
 
 #include <unistd.h>
 
-#include <cctype>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -18,6 +15,7 @@
 #include "journeys/loader.hpp"
 #include "prober/cli/args.hpp"
 #include "prober/cli/commands.hpp"
+#include "prober/cli/window_args.hpp"
 #include "prober/report/render.hpp"
 #include "prober/report/report.hpp"
 #include "prober/sinks/report_files.hpp"
@@ -30,32 +28,6 @@ void print_diagnostics(const std::vector<journeys::Diagnostic>& ds) {
     std::cerr << d.str() << '\n';
 }
 
-// "2027-01-15T08:00:00Z" or with milliseconds "…:00.250Z" (UTC only): Unix ms, or nullopt.
-std::optional<std::int64_t> parse_utc(const std::string& s) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, n = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-      n != 19)
-    return std::nullopt;
-  std::string rest = s.substr(19);
-  int ms = 0;
-  if (rest.size() == 5 && rest[0] == '.' && std::isdigit(static_cast<unsigned char>(rest[1])) &&
-      std::isdigit(static_cast<unsigned char>(rest[2])) &&
-      std::isdigit(static_cast<unsigned char>(rest[3]))) {
-    ms = std::stoi(rest.substr(1, 3));
-    rest = rest.substr(4);
-  }
-  if (rest != "Z" || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-    return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  return static_cast<std::int64_t>(::timegm(&tm)) * 1000 + ms;
-}
-
 }  // namespace
 
 int cmd_report(const std::vector<std::string>& argv) {
@@ -65,27 +37,11 @@ int cmd_report(const std::vector<std::string>& argv) {
   const std::string format = a.get("format").value_or("text");
   if (format != "text" && format != "json" && format != "html")
     throw UsageError("--format must be text, json or html, not '" + format + "'");
-  if (a.get("db") && a.get("data-dir"))
-    throw UsageError("give --db FILE or --data-dir DIR, not both");
-
   report::ReportOptions options;
-  options.db_path = a.get("db").value_or(a.get("data-dir").value_or("prober-data") + "/prober.db");
-  if (auto since = a.get("since")) {
-    std::string err;
-    auto d = journeys::parse_duration(*since, &err);
-    if (!d || d->count() <= 0)
-      throw UsageError("--since: " + (d ? std::string("must be greater than 0") : err));
-    options.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d).count();
-    if (options.since_ms == 0) throw UsageError("--since: must be at least 1ms");
-  }
-
-  if (auto until = a.get("until")) {
-    auto ms = parse_utc(*until);
-    if (!ms || *ms <= 0)
-      throw UsageError("--until must be a UTC time like 2027-01-15T08:00:00Z, not '" + *until +
-                       "'");
-    options.until_ms = *ms;
-  }
+  const WindowArgs window = window_args(a);
+  options.db_path = window.db_path;
+  options.since_ms = window.since_ms;
+  options.until_ms = window.until_ms;
 
   journeys::LoadOptions load_options;
   load_options.checks = &checks::catalog();

@@ -9,6 +9,7 @@
 #include "journeys/duration.hpp"
 #include "journeys/loader.hpp"
 #include "prober/cli/args.hpp"
+#include "prober/cli/window_args.hpp"
 #include "prober/cli/commands.hpp"
 #include "prober/report/report.hpp"
 #include "prober/report/review.hpp"
@@ -25,27 +26,12 @@ int cmd_review(const std::vector<std::string>& argv) {
   const std::string format = a.get("format").value_or("text");
   if (format != "text" && format != "json")
     throw UsageError("--format must be text or json, not '" + format + "'");
-  if (a.get("db") && a.get("data-dir"))
-    throw UsageError("give --db FILE or --data-dir DIR, not both");
-
   report::ReviewOptions options;
-  options.db_path = a.get("db").value_or(a.get("data-dir").value_or("prober-data") + "/prober.db");
+  const WindowArgs window = window_args(a);
+  options.db_path = window.db_path;
+  options.since_ms = window.since_ms;
+  options.until_ms = window.until_ms;
   options.incidents_file = *incidents_file;
-  if (auto since = a.get("since")) {
-    std::string err;
-    auto d = journeys::parse_duration(*since, &err);
-    if (!d || d->count() <= 0)
-      throw UsageError("--since: " + (d ? std::string("must be greater than 0") : err));
-    options.since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(*d).count();
-    if (options.since_ms == 0) throw UsageError("--since: must be at least 1ms");
-  }
-  if (auto until = a.get("until")) {
-    auto ms = report::parse_rfc3339_utc(*until);
-    if (!ms || *ms <= 0)
-      throw UsageError("--until must be a UTC time like 2027-01-15T08:00:00Z, not '" + *until +
-                       "'");
-    options.until_ms = *ms;
-  }
 
   journeys::LoadOptions load_options;
   load_options.checks = &checks::catalog();
