@@ -587,6 +587,11 @@ void PushSink::start() {
 void PushSink::add(const Samples& samples, system_clock::time_point t) {
   {
     std::lock_guard lock(impl_->mu);
+    // Remote write stamps samples in whole milliseconds: compare there, or two samples taken
+    // within one millisecond (the last flush and the final sample at stop) share a timestamp
+    // with different values, and Prometheus rejects the batch ("duplicate sample for
+    // timestamp").
+    t = std::chrono::floor<milliseconds>(t);
     if (t <= impl_->last_t) t = impl_->last_t + milliseconds(1);
     impl_->last_t = t;
   }

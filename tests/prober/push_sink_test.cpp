@@ -308,6 +308,44 @@ TEST(PushSink, RemoteWriteRequestHeadersAndCredentials) {
   sink.join();
 }
 
+// Two samples within one millisecond (the last flush and the final sample at stop) once got the
+// same remote-write timestamp with different values: Prometheus refused the batch ("duplicate
+// sample for timestamp"). The second now goes 1 ms later.
+TEST(PushSink, SamplesWithinOneMillisecondGetDistinctTimestamps) {
+  support::Watchdog dog("SamplesWithinOneMillisecondGetDistinctTimestamps", 30s);
+  FakeStore store;
+  Logged l;
+  PushSinkConfig c;
+  c.name = "prom";
+  c.kind = PushKind::remote_write;
+  c.url = "http://127.0.0.1:" + std::to_string(store.port()) + "/api/v1/write";
+  c.batch_size = 100000;
+  PushSink sink(c, l.log, fast());
+  sink.start();
+  prober::record::Recorder rec;
+  const auto samples = prober::sinks::collect_samples(rec, nullptr, {{"prom", 1, 2, 3, 4, 5, 6}});
+  using std::chrono::microseconds;
+  const std::chrono::system_clock::time_point base(std::chrono::milliseconds(5000));
+  sink.add(samples, base + microseconds(200));
+  ASSERT_TRUE(eventually([&] { return sink.stats().sent == samples.series.size(); }));
+  sink.add(samples, base + microseconds(700));
+  ASSERT_TRUE(eventually([&] { return sink.stats().sent == 2 * samples.series.size(); }));
+  const auto reqs = store.requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  std::vector<std::int64_t> stamps;
+  for (const Request& r : reqs) {
+    std::string raw;
+    ASSERT_TRUE(snappy::Uncompress(r.body.data(), r.body.size(), &raw));
+    prometheus::WriteRequest req;
+    ASSERT_TRUE(req.ParseFromString(raw));
+    ASSERT_GT(req.timeseries_size(), 0);
+    stamps.push_back(req.timeseries(0).samples(0).timestamp());
+  }
+  EXPECT_EQ(stamps, (std::vector<std::int64_t>{5000, 5001}));
+  sink.stop(std::chrono::steady_clock::now() + 1s);
+  sink.join();
+}
+
 TEST(PushSink, InfluxV2AndBasicAuthHeaders) {
   support::Watchdog dog("InfluxV2AndBasicAuthHeaders", 30s);
   FakeStore store;
