@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/helpers.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/proc.hpp"
 
@@ -29,6 +30,7 @@ using testing_support::Server;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
 
+using itest::log_lines;
 using testing_support::env_or_die;
 const std::string& prober() { static std::string p = env_or_die("PROBER"); return p; }
 const std::string& badserver() { static std::string p = env_or_die("BADSERVER"); return p; }
@@ -68,17 +70,6 @@ struct Daemon {
   std::string out, err;
 };
 
-// JSON log lines of the prober with msg == m.
-std::vector<json> log_lines(const std::string& err, const std::string& m) {
-  std::vector<json> out;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] != '{') continue;
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("msg", "") == m) out.push_back(j);
-  }
-  return out;
-}
 
 TEST(Daemon, RunsOnScheduleAndStopsCleanlyOnSigtermWithExactCounts) {
   TempDir tmp;

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/helpers.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/proc.hpp"
 
@@ -37,6 +38,8 @@ using testing_support::Server;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
 
+using itest::free_port;
+using itest::log_lines;
 using testing_support::env_or_die;
 const std::string& prober() { static std::string p = env_or_die("PROBER"); return p; }
 const std::string& badserver() { static std::string p = env_or_die("BADSERVER"); return p; }
@@ -121,37 +124,8 @@ std::map<std::string, std::string> files_under(const std::string& dir) {
   return out;
 }
 
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
-std::size_t append(char* p, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
-}
 
-// GET url: the body, empty when nothing answered 200.
-std::string http_get(const std::string& url) {
-  std::string body;
-  CURL* c = curl_easy_init();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  long status = 0;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(c);
-  return status == 200 ? body : std::string();
-}
 
 // Three journeys; every step that can pass does, so the later ones run.
 void write_journeys(const TempDir& tmp, const std::string& url) {
@@ -214,16 +188,6 @@ expect = { status = 200, headers = { X-Tok = { equals = "wrong" } } }
 )"));
 }
 
-std::vector<json> log_lines(const std::string& err, const std::string& m) {
-  std::vector<json> out;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] != '{') continue;
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("msg", "") == m) out.push_back(j);
-  }
-  return out;
-}
 
 // The journeys really sent the secret: the target's log has it, raw and encoded.
 void expect_target_saw_it(const std::string& target_log) {
@@ -293,7 +257,9 @@ TEST(Secrets, TheDaemonNeverShowsThemInLogsStoreMetricsOrReports) {
   int scrapes = 0;
   for (int i = 0; i < 15; ++i) {  // scrape and read the store while it is being written
     std::this_thread::sleep_for(150ms);
-    const std::string metrics = http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
+    const itest::HttpAnswer answer =
+        itest::http_get("http://127.0.0.1:" + std::to_string(port) + "/metrics");
+    const std::string metrics = answer.status == 200 ? answer.body : std::string();
     if (!metrics.empty()) ++scrapes;
     found += leaks("/metrics", metrics, secrets);
     for (const auto& [path, bytes] : files_under(data)) found += leaks(path + " (running)", bytes, secrets);

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include "tests/integration/helpers.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/proc.hpp"
 
@@ -37,6 +38,10 @@ using testing_support::Server;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
 
+using itest::free_port;
+using itest::http_get;
+using itest::HttpAnswer;
+using itest::log_lines;
 using testing_support::env_or_die;
 const std::string& prober() { static std::string p = env_or_die("PROBER"); return p; }
 const std::string& badserver() { static std::string p = env_or_die("BADSERVER"); return p; }
@@ -57,16 +62,6 @@ std::size_t lines_in(const std::string& path) {
   return n;
 }
 
-std::vector<json> log_lines(const std::string& err, const std::string& m) {
-  std::vector<json> out;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] != '{') continue;
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("msg", "") == m) out.push_back(j);
-  }
-  return out;
-}
 
 // One integer from a query on the store.
 long long query_int(const std::string& db_path, const std::string& sql) {
@@ -87,53 +82,9 @@ long long query_int(const std::string& db_path, const std::string& sql) {
   return v;
 }
 
-// A port that was free a moment ago (the prober binds it right after).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
-struct HttpAnswer {
-  long status = 0;
-  std::string content_type;
-  std::string body;
-};
 
-std::size_t append(char* p, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
-}
 
-// GET url; status 0 when nothing answered.
-HttpAnswer http_get(const std::string& url, const std::string& accept = "") {
-  HttpAnswer a;
-  CURL* c = curl_easy_init();
-  curl_slist* headers = nullptr;
-  if (!accept.empty()) headers = curl_slist_append(headers, ("Accept: " + accept).c_str());
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  if (curl_easy_perform(c) == CURLE_OK) {
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
-    char* ct = nullptr;
-    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
-    if (ct) a.content_type = ct;
-  }
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(c);
-  return a;
-}
 
 // The value of the one sample `series` (name{labels} exactly as exposed), or -1.
 double sample(const std::string& exposition, const std::string& series) {

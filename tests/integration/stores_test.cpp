@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/integration/helpers.hpp"
 #include "tests/support/child.hpp"
 #include "tests/support/proc.hpp"
 #include "tests/support/watchdog.hpp"
@@ -40,6 +41,7 @@ using testing_support::Server;
 using testing_support::TempDir;
 using namespace std::chrono_literals;
 
+using itest::free_port;
 using testing_support::env_or_die;
 const std::string& prober() { static std::string p = env_or_die("PROBER"); return p; }
 const std::string& shop() { static std::string p = env_or_die("PROBER_SHOP"); return p; }
@@ -55,18 +57,6 @@ std::string which(const std::string& name) {
   return "";
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-    throw std::runtime_error("cannot bind a loopback port");
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // ---------------------------------------------------------------------------------------------
 // A tiny HTTP client for the stores' APIs.
