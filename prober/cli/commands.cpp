@@ -112,6 +112,7 @@ struct OnceOptions {
   std::optional<std::string> store_path;  // --once stores runs only when asked (--data-dir)
   std::optional<std::string> json_path;
   std::optional<std::string> junit_path;
+  std::chrono::milliseconds lag_tolerance = engine::SchedulerOptions{}.lag_tolerance;
 };
 
 // Runs every journey once, concurrently, and reports. Returns the exit code.
@@ -133,7 +134,10 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
   }
   std::vector<record::RunResult> results(selected.size());
   for (std::size_t i = 0; i < selected.size(); ++i) {
-    boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second, engine::new_run_id()),
+    auto control = std::make_shared<engine::RunControl>();
+    control->lag_tolerance = opt.lag_tolerance;
+    boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second,
+                                                  engine::new_run_id(), control),
                           [&results, i](std::exception_ptr e, record::RunResult r) {
                             if (e) std::rethrow_exception(e);  // a bug: let it surface
                             results[i] = std::move(r);
@@ -191,6 +195,7 @@ int cmd_run(const std::vector<std::string>& argv) {
     try {
       engine::Config cfg = a.get("config") ? engine::load_config(*a.get("config")) : engine::Config{};
       opt.locations = engine::select_locations(cfg, a.get("location").value_or(""));
+      opt.lag_tolerance = cfg.scheduler.lag_tolerance;
       if (a.get("data-dir") && cfg.sinks.sqlite.enabled)
         opt.store_path = sinks::sqlite_path(cfg.sinks, *a.get("data-dir"));
     } catch (const journeys::LoadError& e) {

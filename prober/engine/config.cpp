@@ -53,7 +53,7 @@ const std::vector<std::string_view> kTopKeys = {"location",  "data_dir",  "log_f
 const std::vector<std::string_view> kMaintenanceKeys = {"title",    "start",     "end",
                                                         "journeys", "locations", "policy"};
 const std::vector<std::string_view> kSchedulerKeys = {"late_threshold", "jitter", "grace",
-                                                      "stall_threshold"};
+                                                      "stall_threshold", "lag_tolerance"};
 const std::vector<std::string_view> kLocationKeys = {
     "source_address", "interface", "proxy", "resolve", "ip_version", "headers", "labels"};
 // The keys that make a location need a NetProfile.
@@ -320,6 +320,7 @@ void ConfigLoader::load_scheduler(const toml::node& n, SchedulerOptions& s) {
   read("jitter", s.jitter, true);
   read("grace", s.grace, false);
   read("stall_threshold", s.stall_threshold, false);
+  read("lag_tolerance", s.lag_tolerance, false);
 }
 
 // A duration written as a string ("250ms"). The scheduler counts in milliseconds, so a

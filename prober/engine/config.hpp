@@ -27,6 +27,9 @@ struct SchedulerOptions {
   // The event loop is "stalled" when a 100 ms tick fires later than this; runs that were in
   // flight then are recorded as invalid.
   std::chrono::milliseconds stall_threshold{250};
+  // A step whose answer waited longer than this in the kernel before the prober read it (the
+  // loop was busy) is invalid (loop_stall): its measured time is partly the prober's own.
+  std::chrono::milliseconds lag_tolerance{5};
 };
 
 // A declared maintenance window: runs that start inside it are marked with its title. With

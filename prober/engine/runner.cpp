@@ -173,6 +173,7 @@ void judge(const journeys::Step& step, const journeys::Response& response,
 boost::asio::awaitable<void> run_step(transport::Client& client, transport::Session& session,
                                       const journeys::Journey& journey, const journeys::Step& step,
                                       const Location& location, Clock::time_point deadline,
+                                      std::chrono::microseconds lag_tolerance,
                                       journeys::Scope& scope, record::StepResult& sr) {
   sr.result = Result::good;
   Built built;
@@ -203,15 +204,31 @@ boost::asio::awaitable<void> run_step(transport::Client& client, transport::Sess
   if (res.response.redirects > 0) sr.final_url = scope.redact(res.response.effective_url);
   if (res.failure == transport::Failure::none) {
     judge(step, res.response, scope, sr);
-    co_return;
+  } else {
+    sr.reason = reason_of_failure(res.failure);
+    sr.result = record::is_invalid_reason(sr.reason) ? Result::invalid : Result::bad;
+    std::string what = res.message;
+    if (res.failure == transport::Failure::timeout)
+      what = "no complete answer within " + journeys::format_duration(built.request.timeout) +
+             " (" + what + ")";
+    sr.message = scope.redact(what);
   }
-  sr.reason = reason_of_failure(res.failure);
-  sr.result = record::is_invalid_reason(sr.reason) ? Result::invalid : Result::bad;
-  std::string what = res.message;
-  if (res.failure == transport::Failure::timeout)
-    what = "no complete answer within " + journeys::format_duration(built.request.timeout) +
-           " (" + what + ")";
-  sr.message = scope.redact(what);
+  // The answer sat in the kernel while the prober was busy: its measured time is partly ours.
+  // Good, slow or timed out, it is no measurement of the target; a wrong status or body is.
+  const double tolerance_ms = static_cast<double>(lag_tolerance.count()) / 1000.0;
+  const bool timing_decided = sr.result == Result::good || sr.reason == Reason::latency ||
+                              sr.reason == Reason::timeout;
+  if (res.read_lag_ms > tolerance_ms && timing_decided) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf,
+                  "the prober read the answer %.1f ms after it arrived (lag_tolerance %.1f ms): "
+                  "the timings are partly the prober's own",
+                  res.read_lag_ms, tolerance_ms);
+    sr.result = Result::invalid;
+    sr.reason = Reason::loop_stall;
+    sr.message = buf;
+    sr.failed_checks.clear();
+  }
 }
 
 }  // namespace
@@ -284,12 +301,14 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
       sr.reason = Reason::template_error;
       sr.message = scope.redact(setup_error);
     } else {
-      co_await run_step(client, session, *journey, step, location, deadline, scope, sr);
+      co_await run_step(client, session, *journey, step, location, deadline,
+                        control->lag_tolerance, scope, sr);
       // Retries are diagnostics: the first attempt already decided the event.
       for (int i = 0; sr.result == Result::bad && i < step.retries && !control->cancelled(); ++i) {
         record::StepResult again;
         again.name = step.name;
-        co_await run_step(client, session, *journey, step, location, deadline, scope, again);
+        co_await run_step(client, session, *journey, step, location, deadline,
+                          control->lag_tolerance, scope, again);
         sr.retries.push_back({again.result, again.reason, again.message, again.status,
                               again.timings.total_ms});
         if (again.result == Result::good) break;

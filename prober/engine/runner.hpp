@@ -2,6 +2,7 @@
 // Runs one journey once from one location: templating, the requests, checks, captures.
 // Knows nothing about time slots — the scheduler owns time (and decides what is late).
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <utility>  // before awaitable.hpp: Boost 1.74 uses std::exchange without including it
@@ -21,6 +22,10 @@ class RunControl {
  public:
   void cancel();
   bool cancelled() const { return cancelled_; }
+  // A step whose answer waited longer than this in the kernel before the prober read it
+  // (transport::HttpResult::read_lag_ms) is invalid (loop_stall) unless it failed for a
+  // reason the delay cannot cause: its latency is partly the prober's own.
+  std::chrono::microseconds lag_tolerance{5000};
 
  private:
   friend boost::asio::awaitable<record::RunResult> run_journey(

@@ -195,6 +195,7 @@ void Scheduler::launch(const std::shared_ptr<Pair>& p, SysClock::time_point) {
   p->tainted = false;
   p->stall_ms = 0;
   p->control = std::make_shared<RunControl>();
+  p->control->lag_tolerance = options_.lag_tolerance;
   running_.insert(p);
   ++in_flight_;
   ++stats_.runs_started;

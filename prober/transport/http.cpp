@@ -11,6 +11,9 @@
 #include <ctime>
 #include <utility>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 
@@ -95,6 +98,31 @@ Failure classify_certificate(long verify_result, std::string_view message) {
     default:  // revoked, bad signature, unsupported purpose...: rejected, for another reason
       return Failure::tls_handshake;
   }
+}
+
+// How long the oldest data waiting on fd has waited: now minus the kernel's receive timestamp
+// of the first queued segment (segments coalesced on arrival carry the latest one). Peeks one
+// byte; curl (or OpenSSL) still reads everything. 0 when nothing is waiting or unstamped.
+double read_lag(int fd) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec arrived{}, now{};
+    std::memcpy(&arrived, CMSG_DATA(c), sizeof arrived);
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const double ms = static_cast<double>(now.tv_sec - arrived.tv_sec) * 1e3 +
+                      static_cast<double>(now.tv_nsec - arrived.tv_nsec) / 1e6;
+    return ms > 0 ? ms : 0;  // a wall clock stepped back: unknown
+  }
+  return 0;
 }
 
 }  // namespace
@@ -189,7 +217,10 @@ CURL* EasyPool::acquire() {
 }
 
 void EasyPool::release(CURL* easy) {
-  curl_easy_setopt(easy, CURLOPT_COOKIEFILE, "");  // the engine must be on to be cleared
+  // The cookie engine is on since the handle's first transfer (start() sets COOKIEFILE "",
+  // which curl turns into the engine when the transfer starts); a handle that never started
+  // one has no cookies. Not COOKIEFILE "" again here: curl 7.88 keeps that name in a list it
+  // only frees when a transfer starts, so every idle handle left at exit leaked it (LSan).
   curl_easy_setopt(easy, CURLOPT_COOKIELIST, "ALL");
   idle_.push_back(easy);
 }
@@ -211,9 +242,41 @@ struct Client::Socket {
   boost::asio::posix::stream_descriptor sd;
   int fd;
   int want = 0;  // CURL_POLL_IN / OUT / INOUT
+  bool timestamps = false;  // opened by SocketCallbacks::open, with SO_TIMESTAMPNS on
   bool reading = false;
   bool writing = false;
   bool released = false;
+};
+
+// curl's socket open and close, so that the client knows which fds stay valid until it is
+// told (see Client::curl_sockets_). Set on every easy handle (curl_easy_reset clears them);
+// curl keeps them with the connection, which may outlive the transfer that opened it.
+struct SocketCallbacks {
+  static curl_socket_t open(void* clientp, curlsocktype, curl_sockaddr* a) {
+    auto* self = static_cast<Client*>(clientp);
+    // What curl does without the callback, plus close-on-exec.
+    const curl_socket_t fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd == CURL_SOCKET_BAD) return fd;  // errno is socket()'s: EMFILE reads as local_resource
+    // The kernel stamps every received segment (CLOCK_REALTIME): read_lag() compares.
+    const int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    if (*self->alive_) self->curl_sockets_.insert(fd);
+    return fd;
+  }
+
+  static int close(void* clientp, curl_socket_t fd) {
+    auto* self = static_cast<Client*>(clientp);
+    if (*self->alive_) {
+      self->curl_sockets_.erase(fd);
+      auto it = self->sockets_.find(fd);
+      if (it != self->sockets_.end()) {
+        it->second->released = true;
+        it->second->sd.release();  // deregister before the number can be reused
+        self->sockets_.erase(it);
+      }
+    }
+    return ::close(fd);
+  }
 };
 
 Client::Client(boost::asio::io_context& io)
@@ -277,6 +340,10 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   curl_easy_setopt(e, CURLOPT_PRIVATE, &session);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &SocketCallbacks::open);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &SocketCallbacks::close);
+  curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");  // enable the in-memory cookie engine
   // Only HTTP(S), whatever a templated URL says at run time: never file://, ftp://, ...
@@ -375,19 +442,27 @@ int Client::on_socket(CURL*, int fd, int what, void* clientp, void*) {
   auto* self = static_cast<Client*>(clientp);
   if (!*self->alive_) return 0;  // curl_multi_cleanup in ~Client: sockets are released already
   if (what == CURL_POLL_REMOVE) {
-    // curl is about to close fd (or stops caring about it). Deregister from the reactor
-    // now, while the fd number still means this socket; pending waits complete with
-    // operation_aborted and see `released`.
     auto it = self->sockets_.find(fd);
-    if (it != self->sockets_.end()) {
-      it->second->released = true;
-      it->second->sd.release();
-      self->sockets_.erase(it);
+    if (it == self->sockets_.end()) return 0;
+    if (self->curl_sockets_.contains(fd)) {
+      // A connection going back to curl's pool (or about to be closed through
+      // on_close_socket): stop acting on it but stay registered, so its next request
+      // costs no epoll_ctl. A wait still pending completes into `want == 0` and is dropped.
+      it->second->want = 0;
+      return 0;
     }
+    // A socket curl closes itself: deregister now, while the fd number still means this
+    // socket; pending waits complete with operation_aborted and see `released`.
+    it->second->released = true;
+    it->second->sd.release();
+    self->sockets_.erase(it);
     return 0;
   }
   auto& slot = self->sockets_[fd];
-  if (!slot) slot = std::make_shared<Socket>(self->io_, fd);
+  if (!slot) {
+    slot = std::make_shared<Socket>(self->io_, fd);
+    slot->timestamps = self->curl_sockets_.contains(fd);
+  }
   slot->want = what;
   self->arm(slot);
   return 0;
@@ -414,7 +489,9 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
         (*s).*pending = false;
         if (!*alive || s->released || ec == boost::asio::error::operation_aborted) return;
         if (!(s->want & poll_flag)) return;  // curl lost interest meanwhile
+        wake_read_lag_ms_ = !ec && select_flag == CURL_CSELECT_IN && s->timestamps ? read_lag(s->fd) : 0;
         action(s->fd, ec ? CURL_CSELECT_ERR : select_flag);
+        wake_read_lag_ms_ = 0;
         if (!s->released) arm(s);
       });
 }
@@ -422,22 +499,47 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
 int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
   auto* self = static_cast<Client*>(clientp);
   if (!*self->alive_) return 0;
-  // "As soon as possible" again while a 0 ms wait is pending: that wait serves both.
-  if (timeout_ms == 0 && self->zero_timer_pending_) return 0;
-  const std::uint64_t generation = ++self->timer_generation_;
-  self->timer_.cancel();
-  self->zero_timer_pending_ = timeout_ms == 0;
-  if (timeout_ms < 0) return 0;  // delete the timer
-  // 0 ms means "call socket_action as soon as possible": the wait completes on the next turn
-  // of the loop, never re-entering curl from inside its own callback.
-  self->timer_.expires_after(std::chrono::milliseconds(timeout_ms));
-  self->timer_.async_wait(
-      [self, generation, alive = self->alive_](const boost::system::error_code& ec) {
-        if (ec || !*alive || generation != self->timer_generation_) return;
-        self->zero_timer_pending_ = false;
-        self->action(CURL_SOCKET_TIMEOUT, 0);
-      });
+  if (timeout_ms < 0) {  // delete the timer (a pending wait would keep io_context::run going)
+    self->due_.reset();
+    self->armed_.reset();
+    self->timer_.cancel();
+    return 0;
+  }
+  if (timeout_ms == 0) {
+    // "Call socket_action as soon as possible": on the next turn of the loop (never
+    // re-entering curl from inside its own callback), posted rather than a 0 ms timer (two
+    // timerfd_settime calls per request otherwise). One post serves every such call until it
+    // runs. It replaces the previous timeout; curl sets the next one when it runs.
+    self->due_.reset();
+    if (self->zero_timer_pending_) return 0;
+    self->zero_timer_pending_ = true;
+    boost::asio::post(self->io_, [self, alive = self->alive_] {
+      if (!*alive) return;
+      self->zero_timer_pending_ = false;
+      self->action(CURL_SOCKET_TIMEOUT, 0);
+    });
+    return 0;
+  }
+  const auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  self->due_ = at;
+  if (!self->armed_ || at < *self->armed_) self->arm_timer(at);
   return 0;
+}
+
+void Client::arm_timer(std::chrono::steady_clock::time_point at) {
+  armed_ = at;
+  timer_.expires_at(at);  // cancels the wait for the later time, if any
+  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+    if (ec || !*alive) return;  // re-armed (operation_aborted) or the client is gone
+    armed_.reset();
+    if (!due_) return;  // curl deleted its timeout meanwhile
+    if (*due_ > std::chrono::steady_clock::now()) {  // curl moved it later: wait on
+      arm_timer(*due_);
+      return;
+    }
+    due_.reset();
+    action(CURL_SOCKET_TIMEOUT, 0);
+  });
 }
 
 void Client::action(int fd, int events) {
@@ -506,6 +608,7 @@ void Client::collect_done() {
       resp.tls.used = true;
     }
 
+    r.read_lag_ms = wake_read_lag_ms_;
     r.failure = classify(code, os_errno, t->body_overflow);
     const std::string curl_message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     if (code == CURLE_PEER_FAILED_VERIFICATION && r.failure == Failure::tls_handshake) {

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -72,6 +73,11 @@ struct HttpResult {
   Failure failure = Failure::none;
   std::string message;  // curl's explanation when failure != none
   journeys::Response response;  // filled as far as the exchange got (timings always)
+  // How long the answer's data had waited in the kernel (its receive timestamp) when the
+  // prober read it, at the wake that completed the transfer. curl's clock stops when the
+  // prober reads, so this much of total_ms may be the prober's own delay, not the target's.
+  // 0 when unknown (no data waiting at that wake, or a socket curl did not open).
+  double read_lag_ms = 0;
 };
 
 class Client;
@@ -149,20 +155,33 @@ class Client {
 
   static int on_socket(CURL* easy, int fd, int what, void* clientp, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
+  friend struct SocketCallbacks;  // curl's open/close socket callbacks (types from curl.h)
+  void arm_timer(std::chrono::steady_clock::time_point at);
   void arm(const std::shared_ptr<Socket>& s);
   void arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
                      int wait_type, int select_flag);
   void action(int fd, int events);
+  double wake_read_lag_ms_ = 0;  // of the socket wake being handled (see HttpResult)
   void collect_done();
   void abort(Session& session);
 
   boost::asio::io_context& io_;
   CURLM* multi_ = nullptr;
+  // curl's one timeout. Re-arming an Asio timer costs a timerfd_settime whenever it becomes
+  // the earliest; curl moves its timeout on almost every call. So the timer only ever moves
+  // earlier: `due_` is what curl asked for last, `armed_` when timer_ fires; a timer that
+  // fires before `due_` re-arms for it instead of calling curl.
   boost::asio::steady_timer timer_;
-  std::uint64_t timer_generation_ = 0;
-  bool zero_timer_pending_ = false;  // curl asks for "0 ms" once per added handle: arm once
+  std::optional<std::chrono::steady_clock::time_point> due_;
+  std::optional<std::chrono::steady_clock::time_point> armed_;
+  bool zero_timer_pending_ = false;  // curl asks for "0 ms" once per added handle: post once
   std::shared_ptr<EasyPool> pool_ = std::make_shared<EasyPool>();
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
+  // Sockets curl opened through on_open_socket: curl closes them through on_close_socket, so
+  // they stay registered with the reactor between transfers on a kept connection (no
+  // epoll_ctl DEL + ADD + MOD per request). Others (the resolver's socketpair) are closed by
+  // curl itself and are released as soon as curl stops watching them.
+  std::unordered_set<int> curl_sockets_;
   std::unordered_set<Session*> active_;  // sessions with a transfer in flight
   std::shared_ptr<bool> alive_;  // handlers posted by this client check it before running
 };

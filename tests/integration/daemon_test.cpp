@@ -6,6 +6,7 @@
 #include <iostream>
 #include <ctime>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -154,18 +155,26 @@ TEST(Daemon, AThousandJourneysInFlightAtOnceWithExactCounts) {
   ASSERT_EQ(d.finish(60s), 0) << d.err.substr(0, 4000);
   json runs = json::parse(testing_support::read_file(out));
   const auto log = read_log(tmp.path() + "/target.log");
-  std::size_t good = 0;
+  std::size_t good = 0, invalid = 0;
   std::set<std::string> journeys;
   for (const auto& r : runs["runs"]) {
     if (r["result"] == "good") ++good;
+    // A run whose answer the busy prober read more than lag_tolerance late is invalid (a
+    // loaded test machine does that now and then); the target is never blamed.
+    if (r["result"] == "invalid") {
+      ++invalid;
+      EXPECT_EQ(r["reason"], "loop_stall") << r.dump();
+    }
     journeys.insert(r["journey"]);
   }
   EXPECT_EQ(journeys.size(), static_cast<std::size_t>(kJourneys));
-  EXPECT_EQ(good, runs["runs"].size()) << "every run good";
+  EXPECT_EQ(good + invalid, runs["runs"].size()) << "no run bad";
+  EXPECT_GE(good, runs["runs"].size() * 9 / 10) << invalid << " invalid";
   EXPECT_EQ(log.size(), runs["runs"].size()) << "the target saw exactly the prober's runs";
   auto stopped = log_lines(d.err, "stopped");
   ASSERT_EQ(stopped.size(), 1u);
-  EXPECT_EQ(stopped[0]["invalid"], 0);
+  EXPECT_EQ(stopped[0]["invalid"].get<std::size_t>(), invalid);
+  EXPECT_EQ(stopped[0]["good"].get<std::size_t>(), good);
   EXPECT_EQ(stopped[0]["runs"].get<std::size_t>(), runs["runs"].size());
 }
 
@@ -263,10 +272,15 @@ double parse_time_ms(const std::string& t) {
 
 // A correctness test with a tolerance, not a benchmark: with about 500 runs in flight (480
 // long ones holding their connections, the measured ones), a server-side delay of 200 ms is
-// measured within 5 ms (p95). Only runs that started once the long ones were all in flight count.
+// measured within 5 ms. The truth is the target's own: badserver --answers logs, per request,
+// how long it held it (kernel receive time of the request to the answer written), so a
+// target that oversleeps on a loaded machine is not counted as the prober's error. A run the
+// prober itself delayed by more than lag_tolerance (5 ms) must come out invalid (loop_stall),
+// never good with a wrong number and never bad. Only runs started once all were in flight count.
 TEST(Fidelity, TwoHundredMillisecondsMeasuredWithinFiveWithFiveHundredInFlight) {
   TempDir tmp;
-  Server bad({badserver(), "--port", "0"});
+  const std::string answers = tmp.path() + "/answers.log";
+  Server bad({badserver(), "--port", "0", "--answers", answers});
   constexpr int kBackground = 520, kMeasured = 100;
   // 6 s of every 6.5 s slot: about 480 in flight once all have started.
   for (int i = 0; i < kBackground; ++i)
@@ -275,37 +289,82 @@ TEST(Fidelity, TwoHundredMillisecondsMeasuredWithinFiveWithFiveHundredInFlight) 
                       "", "6500ms", "10s"));
   for (int i = 0; i < kMeasured; ++i)
     tmp.write("j/m" + std::to_string(i) + ".toml",
-              journey("m-" + std::to_string(i), bad.url() + "/slow?ms=200&j=" + std::to_string(i),
-                      "", "1s"));
+              journey("m-" + std::to_string(i), bad.url() + "/slow?ms=200&run={{run_id}}", "", "1s"));
   const std::string out = tmp.path() + "/runs.json";
   Daemon d({"run", tmp.path() + "/j", "--duration", "12s", "--no-live", "--log-format", "json",
             "--json", out});
   ASSERT_EQ(d.finish(60s), 0) << d.err.substr(0, 2000);
+  std::map<std::string, double> held;  // run id -> the target's hold
+  for (const auto& a : read_log(answers)) {
+    const std::string path = a["answered"];
+    if (auto at = path.find("run="); at != std::string::npos) held[path.substr(at + 4)] = a["held_ms"];
+  }
   json runs = json::parse(testing_support::read_file(out));
   double t0 = 1e300;
   for (const auto& r : runs["runs"]) t0 = std::min(t0, parse_time_ms(r["started_at"]));
-  std::vector<double> measured;
+  std::vector<double> errors, totals;
+  int invalid = 0;
   for (const auto& r : runs["runs"]) {
     if (r["journey"].get<std::string>().rfind("m-", 0) != 0) continue;
     if (parse_time_ms(r["started_at"]) < t0 + 6600) continue;  // before all were in flight
-    ASSERT_EQ(r["result"], "good") << r.dump();
-    measured.push_back(r["steps"][0]["latency_ms"]["total"]);
+    ASSERT_NE(r["result"], "bad") << r.dump();
+    if (r["result"] == "invalid") {
+      EXPECT_EQ(r["reason"], "loop_stall") << r.dump();
+      ++invalid;
+      continue;
+    }
+    auto h = held.find(r["run_id"]);
+    ASSERT_NE(h, held.end()) << "the target has no answer for " << r.dump();
+    const double total = r["steps"][0]["latency_ms"]["total"];
+    totals.push_back(total);
+    errors.push_back(total - h->second);
   }
-  ASSERT_GE(measured.size(), 300u);
-  std::sort(measured.begin(), measured.end());
-  EXPECT_GE(measured.front(), 200.0);
-  auto pct = [&](double q) { return measured[static_cast<std::size_t>(q * (measured.size() - 1))]; };
-  std::cout << "fidelity: n=" << measured.size() << " p50 " << pct(0.5) << " p95 " << pct(0.95)
-            << " p99 " << pct(0.99) << " max " << measured.back() << " ms\n";
-  // Within 5 ms for 95 % of runs even on a loaded machine (measured at load average 5.5:
-  // p50 200.4, p95 203.0, p99 205.1, max 209.9). The tail beyond p95 moves with machine load:
-  // bounded here at 10 ms; tightening it is the fidelity work of the benchmarks issue.
-  EXPECT_LE(pct(0.5), 202.0);
-  EXPECT_LE(pct(0.95), 205.0);
-  EXPECT_LE(pct(0.99), 210.0);
-  auto stopped = log_lines(d.err, "stopped");
-  ASSERT_EQ(stopped.size(), 1u);
-  EXPECT_EQ(stopped[0]["invalid"], 0);
+  ASSERT_GE(errors.size(), 200u) << invalid << " invalid: too few valid runs to judge";
+  std::sort(errors.begin(), errors.end());
+  std::sort(totals.begin(), totals.end());
+  auto pct = [](const std::vector<double>& v, double q) {
+    return v[static_cast<std::size_t>(q * static_cast<double>(v.size() - 1))];
+  };
+  std::cout << "fidelity: valid " << errors.size() << ", invalid " << invalid << "; measured p50 "
+            << pct(totals, 0.5) << " p99 " << pct(totals, 0.99) << " ms; measured - held p50 "
+            << pct(errors, 0.5) << " p99 " << pct(errors, 0.99) << " min " << errors.front()
+            << " max " << errors.back() << " ms\n";
+  EXPECT_GE(totals.front(), 200.0);
+  // Every valid run within 5 ms of what the target did (the prober's read lag is bounded by
+  // lag_tolerance; the rest — loopback, curl's own work — is well under a millisecond).
+  EXPECT_GE(errors.front(), -1.0);
+  EXPECT_LE(errors.back(), 5.0);
+  EXPECT_LE(pct(errors, 0.5), 1.0);
+}
+
+// The prober is frozen (SIGSTOP) while the answer arrives: what it then measures is its own
+// delay, so the step is invalid (loop_stall) and says so, not good with a 700 ms latency.
+TEST(Fidelity, AnAnswerTheProberReadLateIsInvalid) {
+  TempDir tmp;
+  const std::string log = tmp.path() + "/target.log";
+  Server bad({badserver(), "--port", "0", "--log", log});
+  const std::string file = tmp.write("j.toml", journey("frozen", bad.url() + "/slow?ms=200"));
+  const std::string out = tmp.path() + "/runs.json";
+  Daemon d({"run", "--once", file, "--json", out});
+  // Freeze it once the request reached the target, until well after the answer was sent.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  auto logged = [&] {
+    std::error_code ec;
+    return std::filesystem::file_size(log, ec) > 0 && !ec;
+  };
+  while (!logged() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_TRUE(logged()) << "the request never reached the target";
+  d.signal(SIGSTOP);
+  std::this_thread::sleep_for(700ms);
+  d.signal(SIGCONT);
+  d.finish(30s);
+  json runs = json::parse(testing_support::read_file(out));
+  ASSERT_EQ(runs["runs"].size(), 1u);
+  const json& step = runs["runs"][0]["steps"][0];
+  EXPECT_EQ(runs["runs"][0]["result"], "invalid") << runs.dump();
+  EXPECT_EQ(step["reason"], "loop_stall") << step.dump();
+  EXPECT_THAT(step["message"].get<std::string>(), HasSubstr("read the answer")) << step.dump();
+  EXPECT_GE(step["latency_ms"]["total"].get<double>(), 600.0);  // what curl saw, kept for diagnosis
 }
 
 }  // namespace

@@ -63,6 +63,7 @@ late_threshold = "2s"
 jitter = "1.5s"
 grace = "30s"
 stall_threshold = "100ms"
+lag_tolerance = "2ms"
 
 [locations.edge-b]
 source_address = "127.0.0.3"
@@ -125,6 +126,7 @@ token = { env = "PROBER_TEST_TOKEN" }
   EXPECT_EQ(c.scheduler.jitter, 1500ms);
   EXPECT_EQ(c.scheduler.grace, 30s);
   EXPECT_EQ(c.scheduler.stall_threshold, 100ms);
+  EXPECT_EQ(c.scheduler.lag_tolerance, 2ms);
 
   // File order, not key order.
   ASSERT_EQ(c.locations.size(), 5u);
@@ -191,7 +193,7 @@ token = { env = "PROBER_TEST_TOKEN" }
   EXPECT_EQ(vm.queue_samples, 1000u);
   EXPECT_EQ(vm.spill_dir, "spill/vm");
   EXPECT_EQ(vm.spill_bytes, 64u << 20);
-  EXPECT_EQ(vm.pos.line, 38);
+  EXPECT_EQ(vm.pos.line, 39);
   const sinks::PushSinkConfig& influx = c.sinks.push[1];
   EXPECT_EQ(influx.kind, sinks::PushKind::influx_v1);
   EXPECT_EQ(influx.database, "prober");
@@ -223,6 +225,7 @@ TEST(Config, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c.scheduler.jitter, defaults.scheduler.jitter);
   EXPECT_EQ(c.scheduler.grace, defaults.scheduler.grace);
   EXPECT_EQ(c.scheduler.stall_threshold, defaults.scheduler.stall_threshold);
+  EXPECT_EQ(c.scheduler.lag_tolerance, 5ms);
   EXPECT_EQ(defaults.scheduler.late_threshold, 1s);
   EXPECT_EQ(defaults.scheduler.grace, 10s);
 }
@@ -321,6 +324,9 @@ std::vector<ErrorCase> error_cases() {
       {"zero_duration",
        "[scheduler]\nstall_threshold = \"0s\"\n",
        {"p.toml:2:19: scheduler: 'stall_threshold' must be greater than 0"}},
+      {"lag_tolerance_below_1ms",
+       "[scheduler]\nlag_tolerance = \"500us\"\n",
+       {"p.toml:2:17: scheduler: 'lag_tolerance' must be at least 1ms, not 500us"}},
       {"duration_below_1ms",
        "[scheduler]\nlate_threshold = \"500us\"\n",
        {"p.toml:2:18: scheduler: 'late_threshold' must be at least 1ms, not 500us"}},

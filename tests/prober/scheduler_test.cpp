@@ -91,6 +91,9 @@ TEST_F(SchedulerTest, ALoopStallInvalidatesTheRunsInFlight) {
     stalled = true;
     EXPECT_EQ(r.result, Result::invalid);
     for (const auto& step : r.steps) {
+      // The step whose answer waited out the stall is invalid by itself (its read lag) and
+      // ends the run; the ticker marks every step that ran.
+      if (step.result == Result::skipped) continue;
       EXPECT_EQ(step.result, Result::invalid);
       EXPECT_EQ(step.reason, Reason::loop_stall);
       EXPECT_THAT(step.message, testing::HasSubstr("event loop stalled"));

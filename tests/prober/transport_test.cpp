@@ -3,7 +3,9 @@
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <thread>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -119,6 +121,21 @@ TEST_F(Transport, CookiesLiveInTheSessionOnly) {
   EXPECT_FALSE(without["headers"].contains("cookie"));
 }
 
+// A finished run's curl handle goes back to the pool and serves the next run: its cookies
+// must not (EasyPool::release clears them).
+TEST_F(Transport, APooledHandleForgetsTheLastRunsCookies) {
+  {
+    Session first;
+    ASSERT_EQ(perform(first, get("/set-cookie?name=sid&value=42")).failure, Failure::none);
+  }
+  Session next;  // takes the handle `first` released
+  auto echoed = nlohmann::json::parse(perform(next, get("/echo")).response.body);
+  EXPECT_FALSE(echoed["headers"].contains("cookie")) << echoed.dump();
+  ASSERT_EQ(perform(next, get("/set-cookie?name=sid&value=7")).failure, Failure::none);
+  auto again = nlohmann::json::parse(perform(next, get("/echo")).response.body);
+  EXPECT_THAT(again["headers"].value("cookie", ""), HasSubstr("sid=7"));  // engine still on
+}
+
 TEST_F(Transport, FinalResponseHeadersAfterRedirects) {
   Session s;
   HttpRequest req = get("/redirect/2");
@@ -178,6 +195,65 @@ TEST_F(Transport, ManyConcurrentTransfersAllComplete) {
   run_loop();
   EXPECT_EQ(done, kN);
   EXPECT_EQ(ok, kN);
+}
+
+// The answer to /slow?ms=50 arrives while the loop is blocked for 300 ms: it waits in the
+// kernel, and the transfer says so (the measured time is the prober's, not the target's).
+TEST_F(Transport, ReportsHowLongTheAnswerWaitedForABusyLoop) {
+  Session s;
+  std::optional<HttpResult> out;
+  client_.start(s, get("/slow?ms=50"), [&](HttpResult r) { out = std::move(r); });
+  // Block once the request is out (the server holds it 50 ms) until well after the answer.
+  boost::asio::steady_timer block(io_, std::chrono::milliseconds(20));
+  block.async_wait([](auto) { std::this_thread::sleep_for(std::chrono::milliseconds(300)); });
+  run_loop();
+  ASSERT_TRUE(out.has_value());
+  ASSERT_EQ(out->failure, Failure::none) << out->message;
+  EXPECT_GT(out->read_lag_ms, 150.0);  // ~270 ms: answered at ~50, read at ~320
+  EXPECT_LT(out->read_lag_ms, 400.0);
+  EXPECT_GE(out->response.timings.total_ms, 250.0);  // what curl measured includes the wait
+}
+
+// Nothing blocks the loop: the answer is read as it arrives (a generous bound: a loaded test
+// machine may still deschedule the process for a few ms).
+TEST_F(Transport, AnIdleLoopReadsAnswersAsTheyArrive) {
+  Session s;
+  for (int i = 0; i < 3; ++i) {
+    HttpResult r = perform(s, get("/slow?ms=20"));
+    ASSERT_EQ(r.failure, Failure::none) << r.message;
+    EXPECT_LT(r.read_lag_ms, 100.0);
+  }
+}
+
+// A kept connection stays registered with the reactor between requests: many requests on one
+// session all complete (a regression guard for the parked-socket path), then the server
+// closes idle connections and a new one is made.
+TEST_F(Transport, KeptConnectionsServeManyRequests) {
+  Session s;
+  for (int i = 0; i < 200; ++i) {
+    HttpResult r = perform(s, get("/ok"));
+    ASSERT_EQ(r.failure, Failure::none) << "request " << i << ": " << r.message;
+    ASSERT_EQ(r.response.status, 200);
+  }
+  HttpResult closed = perform(s, get("/close-early"));
+  EXPECT_NE(closed.failure, Failure::none);
+  HttpResult after = perform(s, get("/ok"));
+  EXPECT_EQ(after.failure, Failure::none) << after.message;
+}
+
+// Once the last transfer is done the client leaves no wait behind: io_context::run returns
+// (prober run --once exits) instead of sitting out curl's last timeout (here 20 s).
+TEST_F(Transport, NothingInFlightLeavesTheLoopFree) {
+  Session s;
+  HttpRequest req = get("/ok");
+  req.timeout = std::chrono::seconds(20);
+  std::optional<HttpResult> out;
+  client_.start(s, req, [&](HttpResult r) { out = std::move(r); });
+  io_.restart();
+  io_.run_for(std::chrono::seconds(10));
+  ASSERT_TRUE(out.has_value());
+  EXPECT_EQ(out->failure, Failure::none) << out->message;
+  EXPECT_TRUE(io_.stopped()) << "run() only returned at run_for's limit: a wait was left armed";
 }
 
 TEST_F(Transport, DestroyingASessionMidFlightAbortsWithoutCallback) {

@@ -2,17 +2,21 @@
 // transport's error paths run against a real socket. Raw Boost.Asio on one thread, one coroutine
 // per connection; a correct HTTP library would refuse to do most of this.
 //
-//   badserver [--host 127.0.0.1] [--port 0] [--log FILE]
+//   badserver [--host 127.0.0.1] [--port 0] [--log FILE] [--answers FILE]
 //
 // Prints `listening on http://HOST:PORT` once accepting, serves until SIGTERM/SIGINT, exits 0.
 // With --log, one JSON line per request as it arrives:
 //   {"t_ms": unix ms, "method", "path": path+query, "remote": peer ip, "ua", "headers": {...}}
+// With --answers, one JSON line per /slow answer as it is sent: {"answered": path+query,
+// "held_ms": from the kernel's receive time of the request's first bytes to the answer
+// written, "late_ms": held_ms minus the ?ms asked for} — the target's truth for fidelity tests.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -36,6 +40,8 @@
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
 #if BADSERVER_HAVE_ZLIB
+#include <sys/socket.h>
+#include <time.h>
 #include <zlib.h>
 #endif
 
@@ -57,6 +63,7 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, in order
   std::map<std::string, std::string> args;                   // the decoded query
   std::string body;
+  double arrived_ms = 0;  // kernel receive time of its first bytes (unix ms), with --log
 
   const std::string* header(std::string_view name) const {
     for (const auto& [n, v] : headers)
@@ -79,6 +86,7 @@ struct Request {
 
 struct State {
   std::ofstream log;
+  std::ofstream answers;
   std::uint64_t requests = 0;
   std::string gzip_bomb;  // built on first use
 };
@@ -383,6 +391,12 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     co_await sleep_ms(ms);
     std::string out = respond(r, 200, kJson, kOk);
     co_await send(s, out);
+    if (st.answers.is_open() && r.arrived_ms > 0) {
+      const double held = unix_ms_now() - r.arrived_ms;
+      st.answers << json{{"answered", r.target}, {"held_ms", held}, {"late_ms", held - static_cast<double>(ms)}}
+                    .dump(-1, ' ', false, json::error_handler_t::replace)
+             << '\n' << std::flush;
+    }
     co_return r.keep_alive();
   }
   // A truncated body: the transfer must fail (recv error / partial file), never pass as whole.
@@ -561,13 +575,45 @@ void log_request(State& st, const Request& r, const std::string& remote, double 
   st.log << line.dump(-1, ' ', false, json::error_handler_t::replace) << '\n' << std::flush;
 }
 
+// When the oldest unread bytes on fd reached the kernel (unix ms; SO_TIMESTAMPNS), 0 if unknown.
+double kernel_arrival_ms(int fd) {
+  char byte;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec t{};
+    std::memcpy(&t, CMSG_DATA(c), sizeof t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+  }
+  return 0;
+}
+
 awaitable<void> session(tcp::socket s, State& st) {
   boost::system::error_code ec;
   std::string remote = s.remote_endpoint(ec).address().to_string();
   std::string buf;
+  const bool stamp = st.answers.is_open();
+  if (stamp) {
+    const int on = 1;
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+  }
   try {
     for (;;) {
+      double arrived = 0;
+      if (stamp && buf.empty()) {
+        co_await s.async_wait(tcp::socket::wait_read, net::redirect_error(use_awaitable, ec));
+        if (ec) break;
+        arrived = kernel_arrival_ms(s.native_handle());
+      }
       Request r = co_await read_request(s, buf);
+      r.arrived_ms = arrived;
       if (r.method.empty()) {
         std::string out = respond(r, 400, kJson, R"({"error":"malformed request"})");
         co_await send(s, out);
@@ -598,19 +644,27 @@ awaitable<void> accept_loop(tcp::acceptor& acceptor, State& st) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1", port = "0", log_path;
+  std::string host = "127.0.0.1", port = "0", log_path, answers_path;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
-    if ((arg == "--host" || arg == "--port" || arg == "--log") && i + 1 < argc) {
-      (arg == "--host" ? host : arg == "--port" ? port : log_path) = argv[++i];
+    if ((arg == "--host" || arg == "--port" || arg == "--log" || arg == "--answers") &&
+        i + 1 < argc) {
+      (arg == "--host"  ? host
+       : arg == "--port" ? port
+       : arg == "--log"  ? log_path
+                         : answers_path) = argv[++i];
     } else {
       std::cerr << "badserver: bad argument " << arg
-                << "\nusage: badserver [--host 127.0.0.1] [--port 0] [--log FILE]\n";
+                << "\nusage: badserver [--host 127.0.0.1] [--port 0] [--log FILE] [--answers FILE]\n";
       return 2;
     }
   }
   try {
     State st;
+    if (!answers_path.empty()) {
+      st.answers.open(answers_path, std::ios::app);
+      if (!st.answers) throw std::runtime_error("cannot open answers log " + answers_path);
+    }
     if (!log_path.empty()) {
       st.log.open(log_path, std::ios::app);
       if (!st.log) throw std::runtime_error("cannot open log " + log_path);
