@@ -174,7 +174,9 @@ boost::asio::awaitable<void> run_step(transport::Client& client, transport::Sess
                                       const journeys::Journey& journey, const journeys::Step& step,
                                       const Location& location, Clock::time_point deadline,
                                       std::chrono::microseconds lag_tolerance,
-                                      journeys::Scope& scope, record::StepResult& sr) {
+                                      journeys::Scope& scope, record::StepResult& sr,
+                                      bool& late_but_good) {
+  late_but_good = false;
   sr.result = Result::good;
   Built built;
   std::string error;
@@ -219,6 +221,7 @@ boost::asio::awaitable<void> run_step(transport::Client& client, transport::Sess
   const bool timing_decided = sr.result == Result::good || sr.reason == Reason::latency ||
                               sr.reason == Reason::timeout;
   if (res.read_lag_ms > tolerance_ms && timing_decided) {
+    late_but_good = sr.result == Result::good;  // every check passed, captures are set
     char buf[160];
     std::snprintf(buf, sizeof buf,
                   "the prober read the answer %.1f ms after it arrived (lag_tolerance %.1f ms): "
@@ -283,10 +286,12 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
   control->client_ = &client;
   control->session_ = &session;
   bool stopped = false;
+  bool late_but_good = false, again_late_but_good = false;
   for (const auto& step : journey->steps) {
     record::StepResult& sr = run.steps.emplace_back();
     sr.name = step.name;
     sr.method = step.request.method;
+    late_but_good = false;
     if (stopped) {
       sr.result = Result::skipped;
       sr.message = "not run: step '" + run.failed_step + "' failed";
@@ -302,19 +307,27 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
       sr.message = scope.redact(setup_error);
     } else {
       co_await run_step(client, session, *journey, step, location, deadline,
-                        control->lag_tolerance, scope, sr);
+                        control->lag_tolerance, scope, sr, late_but_good);
       // Retries are diagnostics: the first attempt already decided the event.
       for (int i = 0; sr.result == Result::bad && i < step.retries && !control->cancelled(); ++i) {
         record::StepResult again;
         again.name = step.name;
         co_await run_step(client, session, *journey, step, location, deadline,
-                          control->lag_tolerance, scope, again);
+                          control->lag_tolerance, scope, again, again_late_but_good);
         sr.retries.push_back({again.result, again.reason, again.message, again.status,
                               again.timings.total_ms});
         if (again.result == Result::good) break;
       }
     }
-    if (sr.result != Result::good) {
+    if (sr.result != Result::good && late_but_good) {
+      // Correct, but read late: its time is no measurement, yet the journey goes on (the
+      // later steps measure their own); the run is invalid unless a later step is bad.
+      if (run.result == Result::good) {
+        run.result = Result::invalid;
+        run.reason = sr.reason;
+        run.failed_step = sr.name;
+      }
+    } else if (sr.result != Result::good) {
       stopped = true;
       run.result = sr.result;
       run.reason = sr.reason;

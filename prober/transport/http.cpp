@@ -11,6 +11,7 @@
 #include <ctime>
 #include <utility>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -287,6 +288,16 @@ Client::Client(boost::asio::io_context& io)
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Client::on_timer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  // curl's default connection cache holds 4 connections per transfer in flight at the moment
+  // one ends: after a burst, as the last transfers finish, it closes nearly all, and the next
+  // burst pays new connects that a real client keeping its connections would not. Keep up to
+  // half the file descriptors idle instead; servers close what they no longer want, and curl
+  // drops a connection that died or idled past CURLOPT_MAXAGE_CONN (118 s).
+  rlimit files{};
+  long keep = 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+    keep = static_cast<long>(std::clamp<rlim_t>(files.rlim_cur / 2, 64, 1 << 20));
+  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, keep);
 }
 
 Client::~Client() {

@@ -338,12 +338,18 @@ TEST(Fidelity, TwoHundredMillisecondsMeasuredWithinFiveWithFiveHundredInFlight) 
 }
 
 // The prober is frozen (SIGSTOP) while the answer arrives: what it then measures is its own
-// delay, so the step is invalid (loop_stall) and says so, not good with a 700 ms latency.
+// delay, so the step is invalid (loop_stall) and says so, not good with a 700 ms latency. The
+// answer itself was right, so the journey goes on: the next step measures its own time.
 TEST(Fidelity, AnAnswerTheProberReadLateIsInvalid) {
   TempDir tmp;
   const std::string log = tmp.path() + "/target.log";
   Server bad({badserver(), "--port", "0", "--log", log});
-  const std::string file = tmp.write("j.toml", journey("frozen", bad.url() + "/slow?ms=200"));
+  const std::string file = tmp.write(
+      "j.toml", "name = \"frozen\"\n"
+                "[[steps]]\nname = \"slow\"\nrequest = { url = \"" + bad.url() + "/slow?ms=200\" }\n"
+                "expect = { status = 200 }\n"
+                "[[steps]]\nname = \"after\"\nrequest = { url = \"" + bad.url() + "/ok\" }\n"
+                "expect = { status = 200 }\n");
   const std::string out = tmp.path() + "/runs.json";
   Daemon d({"run", "--once", file, "--json", out});
   // Freeze it once the request reached the target, until well after the answer was sent.
@@ -365,6 +371,10 @@ TEST(Fidelity, AnAnswerTheProberReadLateIsInvalid) {
   EXPECT_EQ(step["reason"], "loop_stall") << step.dump();
   EXPECT_THAT(step["message"].get<std::string>(), HasSubstr("read the answer")) << step.dump();
   EXPECT_GE(step["latency_ms"]["total"].get<double>(), 600.0);  // what curl saw, kept for diagnosis
+  EXPECT_EQ(runs["runs"][0]["reason"], "loop_stall");
+  EXPECT_EQ(runs["runs"][0]["failed_step"], "slow");
+  EXPECT_EQ(runs["runs"][0]["steps"][1]["result"], "good") << runs.dump();
+  EXPECT_EQ(read_log(log).size(), 2u);
 }
 
 }  // namespace

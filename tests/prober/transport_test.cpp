@@ -197,6 +197,30 @@ TEST_F(Transport, ManyConcurrentTransfersAllComplete) {
   EXPECT_EQ(ok, kN);
 }
 
+// A burst of transfers leaves its connections in curl's cache for the next burst. (curl's
+// default cache holds 4 per transfer in flight *at the moment one ends*: as the last of a
+// burst finished, it closed all but a few, and every burst paid new connects — 509 connects
+// for 6,400 requests of 64 journeys in the throughput benchmark.)
+TEST_F(Transport, ABurstReusesTheConnectionsOfThePreviousBurst) {
+  constexpr int kN = 32;
+  int reused_in_second = 0;
+  for (int burst = 0; burst < 2; ++burst) {
+    std::vector<std::unique_ptr<Session>> sessions;
+    int done = 0;
+    for (int i = 0; i < kN; ++i) {
+      sessions.push_back(std::make_unique<Session>());
+      client_.start(*sessions.back(), get("/slow?ms=30"), [&, burst](HttpResult r) {
+        ++done;
+        EXPECT_EQ(r.failure, Failure::none) << r.message;
+        if (burst == 1 && r.response.timings.connect_ms == 0) ++reused_in_second;
+      });
+    }
+    run_loop();
+    ASSERT_EQ(done, kN);
+  }
+  EXPECT_EQ(reused_in_second, kN) << "the second burst opened new connections";
+}
+
 // The answer to /slow?ms=50 arrives while the loop is blocked for 300 ms: it waits in the
 // kernel, and the transfer says so (the measured time is the prober's, not the target's).
 TEST_F(Transport, ReportsHowLongTheAnswerWaitedForABusyLoop) {
