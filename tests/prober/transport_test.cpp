@@ -280,6 +280,27 @@ TEST_F(Transport, NothingInFlightLeavesTheLoopFree) {
   EXPECT_TRUE(io_.stopped()) << "run() only returned at run_for's limit: a wait was left armed";
 }
 
+// The same with many transfers, some of which curl finishes inside a write wake (it sends,
+// polls, and reads the answer at once) while a read wait is still pending on the socket it
+// then parks: that wait must not outlive the transfer (the ASan build hung here).
+TEST_F(Transport, ManyTransfersLeaveNoWaitBehind) {
+  std::vector<std::unique_ptr<Session>> sessions;
+  int done = 0;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      sessions.push_back(std::make_unique<Session>());
+      client_.start(*sessions.back(), get(i % 2 ? "/ok" : "/slow?ms=5"), [&](HttpResult r) {
+        ++done;
+        EXPECT_EQ(r.failure, Failure::none) << r.message;
+      });
+    }
+    io_.restart();
+    io_.run_for(std::chrono::seconds(10));
+    EXPECT_TRUE(io_.stopped()) << "round " << round << ": a wait outlived its transfer";
+  }
+  EXPECT_EQ(done, 150);
+}
+
 TEST_F(Transport, DestroyingASessionMidFlightAbortsWithoutCallback) {
   auto s = std::make_unique<Session>();
   bool called = false;
