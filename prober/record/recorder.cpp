@@ -115,10 +115,11 @@ void Recorder::add(const RunResult& run) {
       st.latency.observe(s.timings.total_ms / 1000.0);
   }
 
-  JourneyStats& js = journeys_[JourneyKey{run.journey, run.location}];
+  JourneyStats& js = journey_stats(run.journey, run.location);
   switch (run.result) {
     case Result::good:
       ++js.runs_good;
+      js.duration.observe(run.duration_ms / 1000.0);
       break;
     case Result::bad:
       ++js.runs_bad;
@@ -136,7 +137,13 @@ void Recorder::add(const RunResult& run) {
 }
 
 void Recorder::add_missed_slot(const std::string& journey, const std::string& location) {
-  ++journeys_[JourneyKey{journey, location}].missed_slots;
+  ++journey_stats(journey, location).missed_slots;
+}
+
+JourneyStats& Recorder::journey_stats(const std::string& journey, const std::string& location) {
+  auto [it, inserted] = journeys_.try_emplace(JourneyKey{journey, location});
+  if (inserted) it->second.duration = Histogram(buckets_);
+  return it->second;
 }
 
 double sli_percent(std::uint64_t good, std::uint64_t valid) {

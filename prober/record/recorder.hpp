@@ -63,6 +63,13 @@ struct StepStats {
 struct JourneyStats {
   std::uint64_t runs_good = 0, runs_bad = 0, runs_invalid = 0;
   std::uint64_t missed_slots = 0;  // slots skipped because the previous run was still going
+  // Duration (start to the end of the last step) of the good runs only: every step good, so
+  // the run was valid and reached its end. Bad runs are left out (a refused connection after
+  // 1 ms says nothing about how long a run takes; a timed-out one is counted by reason in
+  // StepStats::bad_by_reason), invalid ones are the prober's fault. It is the good side of a
+  // journey-level latency SLO; the report and `prober rules` count good runs plus timed-out
+  // runs as valid (README "Alert rules").
+  Histogram duration;
   Result last_result = Result::good;
   Reason last_reason = Reason::none;
   std::string last_failed_step;
@@ -72,6 +79,8 @@ struct JourneyStats {
 
 class Recorder {
  public:
+  // buckets: the upper bounds (seconds) of every step latency and journey duration histogram;
+  // the daemon passes the defaults plus every latency SLO threshold of its journeys.
   explicit Recorder(std::vector<double> buckets = default_buckets());
   void add(const RunResult& run);
   void add_missed_slot(const std::string& journey, const std::string& location);
@@ -87,6 +96,9 @@ class Recorder {
   std::vector<double> buckets_;
   std::map<StepKey, StepStats> steps_;
   std::map<JourneyKey, JourneyStats> journeys_;
+  // The stats of a (journey, location), created with the recorder's buckets.
+  JourneyStats& journey_stats(const std::string& journey, const std::string& location);
+
   std::uint64_t runs_ = 0, runs_good_ = 0, runs_bad_ = 0, runs_invalid_ = 0;
 };
 

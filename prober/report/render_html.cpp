@@ -211,7 +211,8 @@ std::string budget_plot(const JourneyReport& j) {
     }
   const double lo = lowest < 0 ? lowest * 1.1 : 0;
   auto y_of = [&](double pct) { return kTop + (100 - pct) / (100 - lo) * kPlotH; };
-  o << grid(y_of(100), "100%") << grid(y_of(0), "0%");
+  // A budget overspent many times over puts 100 % and 0 % a few units apart: keep the 0 % label.
+  o << grid(y_of(100), y_of(0) - y_of(100) < 14 ? "" : "100%") << grid(y_of(0), "0%");
   if (lo < 0) o << grid(y_of(lo), num(std::round(lo)) + "%");
   o << time_axis(j);
   if (!j.availability) {
@@ -245,7 +246,7 @@ std::string budget_plot(const JourneyReport& j) {
 std::string funnel_plot(const JourneyReport& j) {
   const double row = 38;
   const double h = std::max(60.0, kTop + row * static_cast<double>(j.funnel.size()) + 10);
-  const double left = 120, width = kW - left - 150;
+  const double left = 144, width = kW - left - 150;  // room for "completePurchase"
   std::ostringstream o;
   o << svg_open("funnel-plot", "Step funnel of " + j.name, h);
   o << "<title>Of the valid runs: how many reached each step and how many passed it</title>";
@@ -286,7 +287,7 @@ std::string funnel_plot(const JourneyReport& j) {
 
 std::string latency_plot(const JourneyReport& j) {
   const double group = 62;
-  const double left = 120, width = kW - left - 70;
+  const double left = 144, width = kW - left - 70;
   const double h = kTop + group * static_cast<double>(j.steps.size()) + 24;
   double top = 1;
   for (const StepReport& s : j.steps)

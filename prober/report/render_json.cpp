@@ -53,6 +53,33 @@ json latency(const Latency& l) {
           {"over_threshold", l.over_threshold}};
 }
 
+// One bucket of the time series; budget_remaining only in the all-locations series.
+json point(const Bucket& b, bool with_budget) {
+  json p = {{"t", time_of(b.start_ms)},   {"valid", b.runs.valid()},
+            {"good", b.runs.good},        {"bad", b.runs.bad},
+            {"invalid", b.runs.invalid},  {"sli", opt(b.runs.sli())}};
+  if (with_budget) p["budget_remaining"] = opt(b.budget_remaining);
+  return p;
+}
+
+// The run SLI over time: the window in kBuckets buckets by run start, as the HTML plots it.
+json series(const JourneyReport& j) {
+  json all = json::array();
+  for (const Bucket& b : j.buckets)
+    all.push_back(point(b, true));
+  json locations = json::array();
+  for (const LocationSeries& s : j.series) {
+    json points = json::array();
+    for (const Bucket& b : s.buckets)
+      points.push_back(point(b, false));
+    locations.push_back({{"location", s.location}, {"points", std::move(points)}});
+  }
+  return {{"bucket", length_of(j.bucket_ms)},
+          {"bucket_ms", j.bucket_ms},
+          {"all", std::move(all)},
+          {"locations", std::move(locations)}};
+}
+
 json journey(const JourneyReport& j, std::int64_t until_ms) {
   json locations = json::array();
   for (const JourneyLocation& l : j.locations)
@@ -105,7 +132,8 @@ json journey(const JourneyReport& j, std::int64_t until_ms) {
           {"locations", std::move(locations)},
           {"steps", std::move(steps)},
           {"funnel", std::move(funnel)},
-          {"top_reasons", std::move(reasons)}};
+          {"top_reasons", std::move(reasons)},
+          {"series", series(j)}};
 }
 
 json empty_null(const std::string& s) {

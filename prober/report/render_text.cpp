@@ -117,12 +117,88 @@ void add_latency_cells(std::vector<Cell>& row, const Latency& l) {
       Cell{l.threshold_ms ? count(l.over_threshold) : "-", l.over_threshold ? kYellow : nullptr});
 }
 
+// "▁ 25.00% … █ 100%": the scale of spark().
+std::string spark_legend(double lo) {
+  return "▁ " + format_percent_floor(lo) + " … █ 100%";
+}
+
 std::string objective_line(const std::string& what, const Objective& o) {
   std::string line = what + ": " + format_percent_floor(o.sli) + " of " + count(o.valid) +
                      " (good " + count(o.good) + "), SLO " + format_percent_floor(o.target) +
                      ", budget left " + format_budget(o.budget_remaining) + ", burn " +
                      format_burn(o.burn_rate);
   return line;
+}
+
+// The run SLI of each bucket as one character: "·" without a valid run, "█" at 100 %, else
+// "▁" to "▇" in equal steps from `lo` (the scale's floor) up to 100 %.
+std::string spark(const std::vector<Bucket>& buckets, double lo) {
+  static const char* const kBars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  std::string out;
+  for (const Bucket& b : buckets) {
+    const std::optional<double> sli = b.runs.sli();
+    if (!sli) {
+      out += "·";
+      continue;
+    }
+    if (b.runs.good == b.runs.valid()) {
+      out += kBars[7];
+      continue;
+    }
+    const double step = std::floor((*sli - lo) / (100 - lo) * 7);
+    out += kBars[static_cast<std::size_t>(std::clamp(step, 0.0, 6.0))];
+  }
+  return out;
+}
+
+// "44.44% (4 of 9 good) from T": the first bucket with the lowest SLI.
+std::string lowest_bucket(const std::vector<Bucket>& buckets) {
+  const Bucket* low = nullptr;
+  for (const Bucket& b : buckets) {
+    if (!b.runs.sli()) continue;
+    if (!low || *b.runs.sli() < *low->runs.sli()) low = &b;
+  }
+  if (!low) return "no valid run";
+  return format_percent_floor(low->runs.sli()) + " (" + std::to_string(low->runs.good) +
+         " of " + std::to_string(low->runs.valid()) + " good) from " + time_of(low->start_ms);
+}
+
+// The run SLI over the window, per bucket (the HTML report's plot in one line per location),
+// and where the error budget went.
+void render_series(std::ostream& out, const JourneyReport& j, bool color) {
+  double lo = j.availability ? j.availability->target : 100;
+  bool any = false;
+  for (const Bucket& b : j.buckets)
+    if (auto sli = b.runs.sli()) {
+      lo = std::min(lo, *sli);
+      any = true;
+    }
+  for (const LocationSeries& s : j.series)
+    for (const Bucket& b : s.buckets)
+      if (auto sli = b.runs.sli()) lo = std::min(lo, *sli);
+  if (!any) return;
+  out << "  run SLI per " << journeys::format_duration(std::chrono::milliseconds(j.bucket_ms))
+      << " bucket (" << spark_legend(lo) << ", · no valid run):\n";
+  Table t({"runs", "oldest … newest", "lowest bucket"}, 3);
+  t.add({Cell{"all locations"}, Cell{spark(j.buckets, lo)}, Cell{lowest_bucket(j.buckets)}});
+  for (const LocationSeries& s : j.series)
+    t.add({Cell{"  " + s.location}, Cell{spark(s.buckets, lo)}, Cell{lowest_bucket(s.buckets)}});
+  t.print(out, "  ", color);
+  if (!j.availability) return;
+  const Bucket* spent = nullptr;
+  const Bucket* last = nullptr;
+  for (const Bucket& b : j.buckets) {
+    if (!b.budget_remaining) continue;
+    last = &b;
+    if (!spent && *b.budget_remaining < 0) spent = &b;
+  }
+  if (!last) return;
+  std::string line = "error budget left " + format_budget(last->budget_remaining) +
+                     " at the end; " +
+                     (spent ? "spent in the bucket from " + time_of(spent->start_ms)
+                            : std::string("never spent in the window"));
+  if (color && spent) line = kRed + line + kReset;
+  out << "  " << line << '\n';
 }
 
 void render_journey(std::ostream& out, const JourneyReport& j, std::int64_t until_ms, bool color) {
@@ -156,6 +232,8 @@ void render_journey(std::ostream& out, const JourneyReport& j, std::int64_t unti
                           *j.latency_slo)
         << '\n';
   out << '\n';
+  render_series(out, j, color);
+  if (j.runs.valid() > 0) out << '\n';
 
   Table steps({"step", "valid", "good", "skipped", "SLI", "SLO", "budget", "burn", "p50", "p90",
                "p99", "limit", "over"},

@@ -78,14 +78,21 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
   return out;
 }
 
+enum class SliKind { availability, step_latency, run_latency };
+
 // One SLI of a journey with its target: what the rules are generated from.
 struct Sli {
+  SliKind kind = SliKind::availability;
   std::string slo;          // the `slo` label
   double target = 0;        // percent
-  std::string step;         // "" for availability
+  std::string step;         // "" unless a step latency SLO
   double threshold_ms = 0;  // latency SLOs
   std::string good;         // selector of good events (a counter)
   std::string valid;        // selector of valid events (a counter)
+  // Run latency only: a selector of more valid events (timed-out runs, as bad step events with
+  // reason timeout); a series that appears only with the first timeout, so it is added as
+  // `(sum(...) or 0 * sum(valid))`: without it the sum would be empty, and so the ratio.
+  std::string more_valid;
 };
 
 std::string ratio_name(bool per_location, Duration window) {
@@ -189,23 +196,34 @@ RuleGroup journey_rules(const journeys::Journey& j, const RulesOptions& options)
   // The SLIs, availability first, then latency SLOs sorted by their label.
   std::vector<Sli> slis;
   if (slo.availability) {
-    slis.push_back({"availability", *slo.availability, "", 0,
+    slis.push_back({SliKind::availability, "availability", *slo.availability, "", 0,
                     "prober_journey_runs_total{journey=" + jq + ",result=\"good\"}",
-                    "prober_journey_runs_total{journey=" + jq + ",result=~\"good|bad\"}"});
+                    "prober_journey_runs_total{journey=" + jq + ",result=~\"good|bad\"}", ""});
   }
   const std::vector<double> bounds = record::default_buckets();
   std::map<std::string, const journeys::LatencySlo*> seen;
   std::vector<Sli> latency;
   for (const journeys::LatencySlo& l : slo.latency) {
+    const double seconds = l.threshold_ms / 1000;
     if (l.step.empty()) {
-      g.comments.push_back("latency SLO of journey '" + j.name + "' (" + fmt(l.target) +
-                           "% of runs within " + ms_text(l.threshold_ms) + ", " + l.pos.file + ":" +
-                           std::to_string(l.pos.line) +
-                           "): no rule, as no metric measures a whole run's latency yet "
-                           "(prober_step_latency_seconds is per step)");
+      // The whole run: good runs within the threshold / (good runs + timed-out runs), as in
+      // `prober report`. Any threshold is a bound of prober_journey_duration_seconds: the
+      // daemon adds every latency SLO threshold of its journeys to the buckets.
+      const std::string label = slo_label(l);
+      if (auto [it, inserted] = seen.emplace(label, &l); !inserted) {
+        error(l.pos, "a second journey-level latency SLO at " + ms_text(l.threshold_ms) +
+                         " (the first is at line " + std::to_string(it->second->pos.line) +
+                         "): their rules would collide; keep one");
+        continue;
+      }
+      const std::string sel = "{journey=" + jq;
+      latency.push_back({SliKind::run_latency, label, l.target, "", l.threshold_ms,
+                         "prober_journey_duration_seconds_bucket" + sel + "," +
+                             le_matcher(seconds) + "}",
+                         "prober_journey_duration_seconds_count" + sel + "}",
+                         "prober_step_bad_total" + sel + ",reason=\"timeout\"}"});
       continue;
     }
-    const double seconds = l.threshold_ms / 1000;
     const auto bound = std::find_if(bounds.begin(), bounds.end(), [&](double b) {
       return std::abs(b - seconds) <= 1e-9 * std::max(1.0, b);
     });
@@ -226,9 +244,9 @@ RuleGroup journey_rules(const journeys::Journey& j, const RulesOptions& options)
       continue;
     }
     const std::string sel = "{journey=" + jq + ",step=" + promql_quote(l.step);
-    latency.push_back({label, l.target, l.step, l.threshold_ms,
+    latency.push_back({SliKind::step_latency, label, l.target, l.step, l.threshold_ms,
                        "prober_step_latency_seconds_bucket" + sel + "," + le_matcher(*bound) + "}",
-                       "prober_step_latency_seconds_count" + sel + "}"});
+                       "prober_step_latency_seconds_count" + sel + "}", ""});
   }
   if (!errors.empty()) throw journeys::LoadError(std::move(errors));
   std::sort(latency.begin(), latency.end(),
@@ -269,8 +287,13 @@ RuleGroup journey_rules(const journeys::Journey& j, const RulesOptions& options)
       const std::string range = "[" + prom_duration(w) + "]";
       Rule r;
       r.record = ratio_name(per_location, w);
-      r.expr = "1 - (\n  " + sum + "(rate(" + s.good + range + "))\n  /\n  " + sum + "(rate(" +
-               s.valid + range + "))\n)";
+      const std::string valid = sum + "(rate(" + s.valid + range + "))";
+      if (s.more_valid.empty())
+        r.expr = "1 - (\n  " + sum + "(rate(" + s.good + range + "))\n  /\n  " + valid + "\n)";
+      else
+        r.expr = "1 - (\n  " + sum + "(rate(" + s.good + range + "))\n  /\n  (\n    " + valid +
+                 "\n    +\n    (" + sum + "(rate(" + s.more_valid + range + ")) or 0 * " + valid +
+                 ")\n  )\n)";
       // journey and slo are in the series already; as static labels too, they keep the rules
       // of different journeys and SLOs apart for `promtool check rules`' duplicate lint.
       r.labels = {{"journey", j.name}, {"slo", s.slo}};
@@ -285,8 +308,10 @@ RuleGroup journey_rules(const journeys::Journey& j, const RulesOptions& options)
     const std::string sel = "{journey=" + jq + ",slo=" + promql_quote(s.slo) + "}";
     const std::string who = s.step.empty() ? j.name : j.name + "/" + s.step;
     const std::string what =
-        s.step.empty() ? "availability SLO " + fmt(s.target) + "%"
-                       : "latency SLO " + fmt(s.target) + "% within " + ms_text(s.threshold_ms);
+        s.kind == SliKind::availability ? "availability SLO " + fmt(s.target) + "%"
+        : s.kind == SliKind::run_latency
+            ? "latency SLO " + fmt(s.target) + "% of runs within " + ms_text(s.threshold_ms)
+            : "latency SLO " + fmt(s.target) + "% within " + ms_text(s.threshold_ms);
     for (const BurnAlert& a : workbook_burn_alerts()) {
       const Duration lw = scale_window(a.long_window, slo.window);
       const Duration sw = scale_window(a.short_window, slo.window);
@@ -320,7 +345,11 @@ RuleGroup journey_rules(const journeys::Journey& j, const RulesOptions& options)
         summary +=
             " in at least " + std::to_string(quorum) + (quorum == 1 ? " location" : " locations");
       std::string description;
-      if (s.step.empty()) {
+      if (s.kind == SliKind::run_latency) {
+        description = "More than " + fmt(error_percent) + "% of the good and timed-out runs of "
+                      "journey " + j.name + " took longer than " + ms_text(s.threshold_ms) +
+                      " or timed out over the last " + lws + " and the last " + sws + where + ".";
+      } else if (s.kind == SliKind::availability) {
         description = "More than " + fmt(error_percent) + "% of the valid runs of journey " +
                       j.name + " (good or bad; invalid runs do not count) failed over the last " +
                       lws + " and the last " + sws + where + ".";
@@ -340,7 +369,12 @@ RuleGroup journey_rules(const journeys::Journey& j, const RulesOptions& options)
                               std::chrono::duration<double>(slo.window).count()),
                          3) +
                      "% of it is spent by the time this fires.";
-      if (s.step.empty())
+      if (s.kind == SliKind::run_latency)
+        description +=
+            " Find the slow step: compare prober_step_latency_seconds of its steps, and "
+            "prober_journey_duration_seconds across locations; timeouts are in "
+            "prober_step_bad_total{reason=\"timeout\"}.";
+      else if (s.kind == SliKind::availability)
         description += " Find the failing step and reason: prober_step_bad_total{journey=\"" +
                        j.name +
                        "\"} by step, location and reason, or the prober's 'run failed' "

@@ -17,7 +17,11 @@
 //                  (invalid runs are not valid events)
 //   step latency   prober_step_latency_seconds_bucket{le=THRESHOLD} / _count: the share of the
 //                  step's answers within the threshold, which must be a bucket bound
-//   journey-level latency (step = "") has no series yet: a YAML comment says so, no rule.
+//   run latency    (a latency SLO without `step`) prober_journey_duration_seconds_bucket
+//                  {le=THRESHOLD} / (its _count + prober_step_bad_total{reason="timeout"}):
+//                  good runs within the threshold over good and timed-out runs, as in
+//                  `prober report`. The histogram holds good runs only; any threshold is a
+//                  bucket bound, since the daemon adds every latency SLO threshold.
 //
 // Pure functions of the journeys: no I/O, callable from any thread.
 
@@ -60,7 +64,8 @@ journeys::Duration scale_window(journeys::Duration base, journeys::Duration slo_
 // A duration as Prometheus writes one: "4m40s", "56m", "2d19h12m"; whole seconds ("0s" for 0).
 std::string prom_duration(journeys::Duration d);
 
-// The `slo` label of an SLO: "availability", or "latency:STEP:THRESHOLDms".
+// The `slo` label of an SLO: "availability", or "latency:STEP:THRESHOLDms" ("latency::2500ms"
+// for a journey-level latency SLO, which has no step).
 std::string slo_label(const journeys::LatencySlo& slo);
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
@@ -81,8 +86,9 @@ struct RuleGroup {
 
 // The group of one journey; its rules are empty when it has no SLO a rule can watch (the
 // comments then say why). Throws journeys::LoadError (file:line:col, context "slo") for an SLO
-// no rule can measure: a latency threshold that is not a bucket bound of the recorder's
-// histogram, or two latency SLOs on the same step and threshold.
+// no rule can measure: a step latency threshold that is not a default bucket bound of
+// prober_step_latency_seconds, or two latency SLOs on the same step (or both journey-level)
+// and threshold.
 RuleGroup journey_rules(const journeys::Journey& journey, const RulesOptions& options);
 
 // Every journey's group, sorted by journey name. Collects the errors of all journeys into one

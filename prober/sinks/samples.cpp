@@ -125,6 +125,15 @@ Samples collect_samples(const record::Recorder& recorder, const engine::Schedule
   for (const auto& [k, j] : journeys)
     c.counter({{"journey", k.journey}, {"location", k.location}}, j.missed_slots);
 
+  // The series of journey-level latency SLOs: good runs only (the timed-out runs a latency SLO
+  // also counts as valid are in prober_step_bad_total{reason="timeout"}); same buckets as the
+  // step latency, so every latency SLO threshold is a bound.
+  c.family("prober_journey_duration_seconds", MetricType::histogram,
+           "Duration of good journey runs (every step good), from the start to the end of the "
+           "last step.");
+  for (const auto& [k, j] : journeys)
+    c.histogram({{"journey", k.journey}, {"location", k.location}}, j.duration);
+
   if (self != nullptr) {
     c.family("prober_schedule_lag_seconds", MetricType::histogram,
              "How late runs started after their slot.");

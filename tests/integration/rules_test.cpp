@@ -1,8 +1,8 @@
 // `prober rules` end to end: the built binary writes rule files for fixture journeys, then
 // Prometheus' own promtool checks them (`promtool check rules`) and evaluates them on synthetic
 // series (`promtool test rules`): a healthy journey never alerts, a fast burn pages at the
-// right minute, a slow burn opens tickets but never pages, and a location quorum holds back
-// what one location alone sees.
+// right minute, a slow burn opens tickets but never pages, a location quorum holds back
+// what one location alone sees, and a journey-level latency SLO counts slow and timed-out runs.
 //
 // Expected alert labels and annotations come from prober::report (the same text the binary
 // writes; tests/prober/rules_test.cpp pins that text); which alerts fire when is worked out
@@ -272,6 +272,68 @@ TEST_F(RulesPromtool, LocationQuorum) {
   EXPECT_EQ(pl.exit_code, 0) << testing_support::read_file(plain_tests) << pl.out << pl.err;
 }
 
+// A journey-level latency SLO (no step): good runs within 2.5 s over good and timed-out runs,
+// from prober_journey_duration_seconds (good runs only) and the timeouts among
+// prober_step_bad_total. 99 % over 28d: page 14.4x (> 14.4 %) and 6x (> 6 %), ticket 3x
+// (> 3 %, 22h24m and 1h52m) and 1x (> 1 %, 2d19h12m and 5h36m). Windows longer than the data
+// cover all of it; every series starts at 0 at minute 0, so rate() ratios are increase ratios.
+TEST_F(RulesPromtool, JourneyLevelLatency) {
+  const std::string file = tmp_.write(
+      "whole/whole.toml",
+      journey_toml("whole",
+                   "[slo]\nwindow = \"28d\"\nlatency = { threshold_ms = 2500, target = 99.0 }\n"));
+  // 7 windows + 4 alerts.
+  const std::string rules = generate({tmp_.path() + "/whole"}, tmp_.path() + "/whole.yaml", 11);
+  const RuleGroup g = group_of(file, {});
+  const std::string slo = "latency::2500ms";
+  const auto duration = [](const std::string& loc, const std::string& within,
+                           const std::string& count) {
+    const std::string sel = "{journey=\"whole\",location=\"" + loc + "\"";
+    return series("prober_journey_duration_seconds_bucket" + sel + ",le=\"2.5\"}", within) +
+           series("prober_journey_duration_seconds_count" + sel + "}", count);
+  };
+
+  // Timeouts count: 100 good runs a minute at a and b; from minute 61 location a has 98 of
+  // its 100 good runs within 2.5 s and 2 runs a minute time out (at step pay). b never timed
+  // out, so it has no timeout series. At minute 60 + x the error ratio over all the data is
+  // 4x / (12000 + 202x):
+  //   100 (x = 40): 160 / 20080 = 0.8 %: nothing
+  //   200 (x = 140): 560 / 40280 = 1.39 % over 2d19h12m and 5h36m (both all the data): the 1x
+  //        ticket. Without the timeouts it would be 280 / 40000 = 0.7 %: nothing.
+  const std::string timeouts_case = test_case(
+      duration("a", "0+100x60 6098+98x340", "0+100x400") +
+          duration("b", "0+100x400", "0+100x400") +
+          series("prober_step_bad_total{journey=\"whole\",step=\"pay\",location=\"a\","
+                 "reason=\"timeout\"}",
+                 "0+0x60 2+2x340"),
+      at(100, {}) + at(200, {alert(g, slo, "2d19h12m")}));
+
+  // No timeout series at all (the `or 0 * …` branch): location a only, 95 of 100 good runs a
+  // minute within 2.5 s from minute 61, so the ratio is 5x / (6000 + 100x):
+  //   100 (x = 40): 2 %: the 1x ticket; the 3x ticket needs > 3 %
+  //   200 (x = 140): 3.5 % over 22h24m (all the data) and 5 % over 1h52m (only the slow
+  //        minutes): the 3x and 1x tickets; the 6x page needs > 6 %: never.
+  const std::string slow_case = test_case(
+      duration("a", "0+100x60 6095+95x340", "0+100x400"),
+      at(100, {alert(g, slo, "2d19h12m")}) +
+          at(200, {alert(g, slo, "22h24m"), alert(g, slo, "2d19h12m")}));
+
+  const std::string tests =
+      tmp_.write("whole_tests.yaml", test_file(rules, {timeouts_case, slow_case}));
+  Output o = unit_test(tests);
+  EXPECT_EQ(o.exit_code, 0) << testing_support::read_file(tests) << o.out << o.err;
+  EXPECT_THAT(o.out, HasSubstr("SUCCESS")) << o.out << o.err;
+
+  // The harness can fail: without the timeouts' series the first case stays silent at 200.
+  const std::string wrong = tmp_.write(
+      "whole_wrong.yaml",
+      test_file(rules, {test_case(duration("a", "0+100x60 6098+98x340", "0+100x400") +
+                                      duration("b", "0+100x400", "0+100x400"),
+                                  at(200, {alert(g, slo, "2d19h12m")}))}));
+  Output w = unit_test(wrong);
+  EXPECT_NE(w.exit_code, 0) << w.out << w.err;
+}
+
 TEST_F(RulesPromtool, ErrorsAndNotes) {
   // A threshold the histogram cannot measure: exit 2 with file:line:col.
   tmp_.write(
@@ -282,19 +344,18 @@ TEST_F(RulesPromtool, ErrorsAndNotes) {
   EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
   EXPECT_THAT(o.err, HasSubstr("odd.toml:9:11: slo: latency SLO of step 'pay': threshold_ms 300 is "
                                "not a bucket bound"));
-  // A journey-level latency SLO: a note on stderr and a comment, no rules; still valid.
-  tmp_.write("whole/whole.toml",
-             journey_toml("whole", "[slo]\nlatency = { threshold_ms = 2500, target = 99.0 }\n"));
-  const std::string out = generate({tmp_.path() + "/whole"}, tmp_.path() + "/whole.yaml", 0);
-  EXPECT_THAT(testing_support::read_file(out), HasSubstr("# latency SLO of journey 'whole'"));
-  Output n = testing_support::run({prober(), "rules", tmp_.path() + "/whole"});
+  // A journey without an SLO: a note on stderr and a comment, no rules; still valid.
+  tmp_.write("none/none.toml", journey_toml("none", ""));
+  const std::string out = generate({tmp_.path() + "/none"}, tmp_.path() + "/none.yaml", 0);
+  EXPECT_THAT(testing_support::read_file(out), HasSubstr("# journey 'none' has no [slo]"));
+  Output n = testing_support::run({prober(), "rules", tmp_.path() + "/none"});
   EXPECT_EQ(n.exit_code, 0);
-  EXPECT_THAT(n.err, HasSubstr("note: latency SLO of journey 'whole'"));
+  EXPECT_THAT(n.err, HasSubstr("note: journey 'none' has no [slo]"));
   EXPECT_EQ(n.out, testing_support::read_file(out));
   // Usage errors.
   EXPECT_EQ(testing_support::run({prober(), "rules"}).exit_code, 2);
   EXPECT_EQ(
-      testing_support::run({prober(), "rules", tmp_.path() + "/whole", "--quorum", "0"}).exit_code,
+      testing_support::run({prober(), "rules", tmp_.path() + "/none", "--quorum", "0"}).exit_code,
       2);
 }
 

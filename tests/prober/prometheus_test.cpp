@@ -66,13 +66,18 @@ const std::string kShop = "sh\"op\\x";  // a journey name that needs escaping
 // Two journeys, buckets {0.1, 1} s so the histograms stay short.
 Recorder filled() {
   Recorder rec({0.1, 1});
-  rec.add(run(kShop, "eu", Result::bad,
-              {step("home", Result::good, Reason::none, 200, 50),
-               step("cart", Result::bad, Reason::status, 500, 1500)}));
+  RunResult bad = run(kShop, "eu", Result::bad,
+                      {step("home", Result::good, Reason::none, 200, 50),
+                       step("cart", Result::bad, Reason::status, 500, 1500)});
+  bad.duration_ms = 1550;  // a bad run: not in prober_journey_duration_seconds
+  rec.add(bad);
   rec.add(run(kShop, "eu", Result::invalid,
               {step("home", Result::invalid, Reason::loop_stall, 200, 30),
                step("cart", Result::skipped, Reason::none, 0, 0)}));
-  rec.add(run("api", "eu", Result::good, {step("ping", Result::good, Reason::none, 200, 100)}));
+  RunResult good =
+      run("api", "eu", Result::good, {step("ping", Result::good, Reason::none, 200, 100)});
+  good.duration_ms = 250;  // the only good run: its duration is observed
+  rec.add(good);
   rec.add_missed_slot(kShop, "eu");
   rec.add_missed_slot(kShop, "eu");
   rec.add_missed_slot("nl", "a\nb");  // a line feed in a label value
@@ -146,6 +151,21 @@ prober_journey_runs_total{journey="sh\"op\\x",location="eu",result="invalid"} 1
 prober_journey_missed_slots_total{journey="api",location="eu"} 0
 prober_journey_missed_slots_total{journey="nl",location="a\nb"} 1
 prober_journey_missed_slots_total{journey="sh\"op\\x",location="eu"} 2
+prober_journey_duration_seconds_bucket{journey="api",location="eu",le="0.1"} 0
+prober_journey_duration_seconds_bucket{journey="api",location="eu",le="1"} 1
+prober_journey_duration_seconds_bucket{journey="api",location="eu",le="+Inf"} 1
+prober_journey_duration_seconds_sum{journey="api",location="eu"} 0.25
+prober_journey_duration_seconds_count{journey="api",location="eu"} 1
+prober_journey_duration_seconds_bucket{journey="nl",location="a\nb",le="0.1"} 0
+prober_journey_duration_seconds_bucket{journey="nl",location="a\nb",le="1"} 0
+prober_journey_duration_seconds_bucket{journey="nl",location="a\nb",le="+Inf"} 0
+prober_journey_duration_seconds_sum{journey="nl",location="a\nb"} 0
+prober_journey_duration_seconds_count{journey="nl",location="a\nb"} 0
+prober_journey_duration_seconds_bucket{journey="sh\"op\\x",location="eu",le="0.1"} 0
+prober_journey_duration_seconds_bucket{journey="sh\"op\\x",location="eu",le="1"} 0
+prober_journey_duration_seconds_bucket{journey="sh\"op\\x",location="eu",le="+Inf"} 0
+prober_journey_duration_seconds_sum{journey="sh\"op\\x",location="eu"} 0
+prober_journey_duration_seconds_count{journey="sh\"op\\x",location="eu"} 0
 prober_schedule_lag_seconds_bucket{le="0.5"} 2
 prober_schedule_lag_seconds_bucket{le="1"} 2
 prober_schedule_lag_seconds_bucket{le="+Inf"} 3
@@ -183,6 +203,7 @@ TEST(RenderMetrics, TextFormatMetadataInStableOrder) {
                          "# TYPE prober_step_latency_seconds histogram",
                          "# TYPE prober_journey_runs_total counter",
                          "# TYPE prober_journey_missed_slots_total counter",
+                         "# TYPE prober_journey_duration_seconds histogram",
                          "# TYPE prober_schedule_lag_seconds histogram",
                          "# TYPE prober_late_starts_total counter",
                          "# TYPE prober_loop_stalls_total counter",

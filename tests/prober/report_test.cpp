@@ -5,7 +5,10 @@
 
 #include <unistd.h>
 
+#include <array>
+#include <cstdio>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <memory>
 #include <regex>
@@ -424,6 +427,148 @@ TEST_F(ReportTest, Json) {
   EXPECT_TRUE(doc["gaps"][3]["source"].is_null());
   EXPECT_EQ(doc["gaps"][9]["kind"], "no_slo");
   EXPECT_EQ(doc["cujs"][2]["journeys"], json::array());
+}
+
+// The series in JSON: every bucket, hand-counted. --since 12m: buckets of 15 s from 07:48:00,
+// run k in bucket 4 (k + 1) (see TimeBuckets): r1 r2 r3 good (8 12 16), r4 r5 bad (20 24),
+// r6 invalid (28), r7 good (32), r8 r9 r10 bad (36 40 44); r1..r6 edge-a, r7..r10 edge-b.
+TEST_F(ReportTest, JsonSeries) {
+  json doc = to_json(build(12 * fx::kMinute));
+  const json& s = doc["journeys"][0]["series"];
+  EXPECT_EQ(s["bucket"], "15s");
+  EXPECT_EQ(s["bucket_ms"], 15'000);
+  ASSERT_EQ(s["all"].size(), kBuckets);
+  // bucket -> {good, bad, invalid}; every other bucket is empty.
+  const std::map<int, std::array<int, 3>> a = {{8, {1, 0, 0}},  {12, {1, 0, 0}}, {16, {1, 0, 0}},
+                                                {20, {0, 1, 0}}, {24, {0, 1, 0}}, {28, {0, 0, 1}}};
+  const std::map<int, std::array<int, 3>> b = {
+      {32, {1, 0, 0}}, {36, {0, 1, 0}}, {40, {0, 1, 0}}, {44, {0, 1, 0}}};
+  // Cumulative budget at each bucket's end (90 %: 0.1 bad allowed per valid run).
+  const std::map<int, double> budget = {{8, 1},           {20, 1 - 1 / 0.4}, {24, 1 - 2 / 0.5},
+                                        {32, 1 - 2 / 0.6}, {36, 1 - 3 / 0.7}, {40, 1 - 4 / 0.8},
+                                        {44, 1 - 5 / 0.9}};
+  double want_budget = 0;
+  bool any_budget = false;
+  for (int i = 0; i < static_cast<int>(kBuckets); ++i) {
+    std::array<int, 3> want{0, 0, 0};
+    for (const auto* m : {&a, &b})
+      if (auto it = m->find(i); it != m->end()) want = it->second;
+    const json& p = s["all"][static_cast<std::size_t>(i)];
+    char t[32];
+    std::snprintf(t, sizeof t, "2027-01-15T07:%02d:%02d.000Z", 48 + i / 4, (i % 4) * 15);
+    EXPECT_EQ(p["t"], t) << i;
+    EXPECT_EQ(p["good"], want[0]) << i;
+    EXPECT_EQ(p["bad"], want[1]) << i;
+    EXPECT_EQ(p["invalid"], want[2]) << i;
+    EXPECT_EQ(p["valid"], want[0] + want[1]) << i;
+    if (want[0] + want[1] == 0)
+      EXPECT_TRUE(p["sli"].is_null()) << i;
+    else
+      EXPECT_EQ(p["sli"], want[0] ? 100.0 : 0.0) << i;
+    if (auto it = budget.find(i); it != budget.end()) {
+      want_budget = it->second;
+      any_budget = true;
+    }
+    if (any_budget)
+      EXPECT_NEAR(p["budget_remaining"].get<double>(), want_budget, 1e-9) << i;
+    else
+      EXPECT_TRUE(p["budget_remaining"].is_null()) << i;
+  }
+  ASSERT_EQ(s["locations"].size(), 2u);
+  for (std::size_t l = 0; l < 2; ++l) {
+    const json& loc = s["locations"][l];
+    EXPECT_EQ(loc["location"], l == 0 ? "edge-a" : "edge-b");
+    ASSERT_EQ(loc["points"].size(), kBuckets);
+    const auto& mine = l == 0 ? a : b;
+    int valid = 0, good = 0, invalid = 0;
+    for (int i = 0; i < static_cast<int>(kBuckets); ++i) {
+      const json& p = loc["points"][static_cast<std::size_t>(i)];
+      EXPECT_FALSE(p.contains("budget_remaining"));
+      std::array<int, 3> want{0, 0, 0};
+      if (auto it = mine.find(i); it != mine.end()) want = it->second;
+      EXPECT_EQ(p["good"], want[0]) << loc["location"] << " " << i;
+      EXPECT_EQ(p["bad"], want[1]) << loc["location"] << " " << i;
+      EXPECT_EQ(p["invalid"], want[2]) << loc["location"] << " " << i;
+      valid += p["valid"].get<int>();
+      good += p["good"].get<int>();
+      invalid += p["invalid"].get<int>();
+    }
+    // edge-a: 5 valid, 3 good, 1 invalid; edge-b: 4 valid, 1 good.
+    EXPECT_EQ(valid, l == 0 ? 5 : 4);
+    EXPECT_EQ(good, l == 0 ? 3 : 1);
+    EXPECT_EQ(invalid, l == 0 ? 1 : 0);
+  }
+  // The SLO window (1 d): 30 min buckets, everything in the last one (07:30).
+  json day = to_json(build());
+  const json& d = day["journeys"][0]["series"];
+  EXPECT_EQ(d["bucket"], "30m");
+  EXPECT_EQ(d["all"][47]["t"], "2027-01-15T07:30:00.000Z");
+  EXPECT_EQ(d["all"][47]["valid"], 9);
+  EXPECT_EQ(d["all"][47]["good"], 4);
+  EXPECT_EQ(d["all"][47]["invalid"], 1);
+  EXPECT_NEAR(d["all"][47]["sli"].get<double>(), 100.0 * 4 / 9, kEps);
+  EXPECT_NEAR(d["all"][47]["budget_remaining"].get<double>(), 1 - 5 / 0.9, 1e-9);
+  EXPECT_EQ(d["all"][46]["valid"], 0);
+  EXPECT_EQ(d["locations"][0]["points"][47]["sli"], 60.0);  // edge-a: 3 of 5
+  EXPECT_EQ(d["locations"][1]["points"][47]["sli"], 25.0);  // edge-b: 1 of 4
+  // login: no SLO, so no budget; L1 (3 d ago) in bucket 42 of 14 h, L2 (1 h ago) in 47.
+  const json& login = day["journeys"][1]["series"];
+  EXPECT_EQ(login["bucket"], "14h");
+  EXPECT_EQ(login["all"][42]["t"], "2027-01-11T20:00:00.000Z");
+  EXPECT_EQ(login["all"][42]["bad"], 1);
+  EXPECT_EQ(login["all"][47]["bad"], 1);
+  EXPECT_TRUE(login["all"][47]["budget_remaining"].is_null());
+}
+
+// Hand-written sparklines: '.' no valid run, '#' all good, '_' the scale's floor.
+std::string spark_of(const std::string& pattern) {
+  std::string out;
+  for (char c : pattern)
+    out += c == '.' ? "·" : c == '#' ? "█" : c == '_' ? "▁" : c == '2' ? "▂" : c == '4' ? "▄" : "?";
+  return out;
+}
+
+TEST_F(ReportTest, TextSeries) {
+  {
+    std::ostringstream out;
+    render_text(out, build(), false);
+    const std::string t = squeeze(out.str());
+    // 1d in 30 min buckets; the scale runs from min(target 90 %, worst bucket 25 %) to 100 %:
+    // 44.44 % is step floor(19.44 / 75 * 7) = 1 (▂), 60 % step 3 (▄), 25 % step 0 (▁).
+    const std::string dots(47, '.');
+    EXPECT_THAT(t, HasSubstr(" run SLI per 30m bucket (▁ 25.00% … █ 100%, · no valid run):\n"));
+    EXPECT_THAT(t, HasSubstr(" all locations " + spark_of(dots + "2") +
+                             " 44.44% (4 of 9 good) from 2027-01-15T07:30:00.000Z\n"));
+    EXPECT_THAT(t, HasSubstr(" edge-a " + spark_of(dots + "4") +
+                             " 60.00% (3 of 5 good) from 2027-01-15T07:30:00.000Z\n"));
+    EXPECT_THAT(t, HasSubstr(" edge-b " + spark_of(dots + "_") +
+                             " 25.00% (1 of 4 good) from 2027-01-15T07:30:00.000Z\n"));
+    EXPECT_THAT(t, HasSubstr(" error budget left -455.6% at the end; spent in the bucket from "
+                             "2027-01-15T07:30:00.000Z\n"));
+    // login: both runs bad (0 %), buckets 42 and 47 of 14 h; no SLO, so no budget line.
+    EXPECT_THAT(t, HasSubstr(" run SLI per 14h bucket (▁ 0.00% … █ 100%, · no valid run):\n"));
+    EXPECT_THAT(t, HasSubstr(" all locations " + spark_of(std::string(42, '.') + "_...._") +
+                             " 0.00% (0 of 1 good) from 2027-01-11T20:00:00.000Z\n"));
+    EXPECT_EQ(t.find("budget left", t.find("journey login")), std::string::npos);
+  }
+  // --since 12m: one run per bucket (see JsonSeries); the floor is 0 %.
+  std::ostringstream out;
+  render_text(out, build(12 * fx::kMinute), false);
+  const std::string t = squeeze(out.str());
+  EXPECT_THAT(t, HasSubstr(" run SLI per 15s bucket (▁ 0.00% … █ 100%, · no valid run):\n"));
+  EXPECT_THAT(t, HasSubstr(" all locations " +
+                           spark_of("........#...#...#..._..._.......#..._..._..._...") +
+                           " 0.00% (0 of 1 good) from 2027-01-15T07:53:00.000Z\n"));
+  EXPECT_THAT(t, HasSubstr(" edge-a " +
+                           spark_of("........#...#...#..._..._.......................") +
+                           " 0.00% (0 of 1 good) from 2027-01-15T07:53:00.000Z\n"));
+  EXPECT_THAT(t, HasSubstr(" edge-b " +
+                           spark_of("................................#..._..._..._...") +
+                           " 0.00% (0 of 1 good) from 2027-01-15T07:57:00.000Z\n"));
+  EXPECT_THAT(t, HasSubstr(" error budget left -455.6% at the end; spent in the bucket from "
+                           "2027-01-15T07:53:00.000Z\n"));
+  // login never ran in these 12 minutes: no series lines.
+  EXPECT_EQ(t.find("run SLI per", t.find("journey login")), std::string::npos);
 }
 
 TEST_F(ReportTest, Text) {

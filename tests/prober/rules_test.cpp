@@ -365,17 +365,85 @@ TEST(RulesQuorum, LoweredToTheLocationsAJourneyRunsFrom) {
 // ---------------------------------------------------------------------------------------------
 // SLOs without rules, and SLOs no rule can measure
 
-TEST(Rules, JourneyLevelLatencyHasNoSeries) {
+TEST(Rules, JourneyLevelLatencyFromTheDurationHistogram) {
+  // 3000 ms is no default bucket bound: the daemon adds it to the buckets, so it is fine here.
   const RuleGroup g = journey_rules(
-      load("[slo]\nwindow = \"28d\"\nlatency = { threshold_ms = 2500, target = 99.0 }\n"), {});
-  EXPECT_TRUE(g.rules.empty());
-  ASSERT_EQ(g.comments.size(), 1u);
-  EXPECT_THAT(
-      g.comments[0],
-      HasSubstr("latency SLO of journey 'checkout' (99% of runs within 2500 ms, checkout.toml:"));
-  EXPECT_THAT(g.comments[0], HasSubstr("no rule, as no metric measures a whole run's latency yet"));
-  const std::string yaml = render_rules_yaml({g}, {});
-  EXPECT_THAT(yaml, HasSubstr("groups: []\n# latency SLO of journey 'checkout'"));
+      load("[slo]\nwindow = \"28d\"\nlatency = { threshold_ms = 3000, target = 99.0 }\n"), {});
+  EXPECT_TRUE(g.comments.empty());
+  const auto recs = records(g);
+  ASSERT_EQ(recs.size(), 7u);
+  // Good runs within 3 s / (good runs + timed-out runs); the timeouts' series may not exist
+  // yet, so `or 0 * …` keeps the sum.
+  const std::string count =
+      "sum by (journey) (rate(prober_journey_duration_seconds_count{journey=\"checkout\"}[56m]))";
+  EXPECT_EQ(recs[2]->record, "prober:sli_error_ratio:rate56m");
+  EXPECT_EQ(recs[2]->expr,
+            "1 - (\n"
+            "  sum by (journey) (rate(prober_journey_duration_seconds_bucket{journey=\"checkout\","
+            "le=~\"3|3\\\\.0\"}[56m]))\n"
+            "  /\n"
+            "  (\n"
+            "    " + count + "\n"
+            "    +\n"
+            "    (sum by (journey) (rate(prober_step_bad_total{journey=\"checkout\","
+            "reason=\"timeout\"}[56m])) or 0 * " + count + ")\n"
+            "  )\n"
+            ")");
+  EXPECT_THAT(recs[2]->labels,
+              ElementsAre(std::pair<std::string, std::string>("journey", "checkout"),
+                          std::pair<std::string, std::string>("slo", "latency::3000ms")));
+  const auto al = alerts(g);
+  ASSERT_EQ(al.size(), 4u);
+  EXPECT_EQ(al[0]->expr,
+            "prober:sli_error_ratio:rate56m{journey=\"checkout\",slo=\"latency::3000ms\"} > "
+            "(14.4 * 0.01)\nand\nprober:sli_error_ratio:rate4m40s{journey=\"checkout\","
+            "slo=\"latency::3000ms\"} > (14.4 * 0.01)");
+  EXPECT_EQ(al[0]->annotations[1].second,
+            "checkout: latency SLO 99% of runs within 3000 ms over 28d is burning its error "
+            "budget at 14.4x over 56m and 4m40s");
+  EXPECT_THAT(al[0]->annotations[0].second,
+              HasSubstr("More than 14.4% of the good and timed-out runs of journey checkout took "
+                        "longer than 3000 ms or timed out over the last 56m and the last 4m40s, "
+                        "all locations together."));
+  EXPECT_THAT(al[0]->annotations[0].second, HasSubstr("prober_journey_duration_seconds"));
+
+  // With a quorum: per location, counted by journey and slo (no step label).
+  RulesOptions o;
+  o.quorum = 2;
+  const RuleGroup q = journey_rules(
+      load("[slo]\nwindow = \"28d\"\nlatency = { threshold_ms = 250, target = 99.0 }\n"), o);
+  EXPECT_THAT(records(q)[0]->expr,
+              HasSubstr("sum by (journey, location) (rate(prober_journey_duration_seconds_bucket{"
+                        "journey=\"checkout\",le=\"0.25\"}[4m40s]))"));
+  EXPECT_THAT(records(q)[0]->expr,
+              HasSubstr("or 0 * sum by (journey, location) (rate(prober_journey_duration_"
+                        "seconds_count{journey=\"checkout\"}[4m40s]))"));
+  EXPECT_THAT(alerts(q)[0]->expr, HasSubstr("count by (journey, slo) (\n"));
+
+  // Next to a step latency SLO and availability: its own SLO label, sorted before the step's.
+  const RuleGroup both = journey_rules(
+      load("[slo]\navailability = 99.5\nwindow = \"28d\"\nlatency = [ { step = \"pay\", "
+           "threshold_ms = 1000, target = 99.0 }, { threshold_ms = 2500, target = 95.0 } ]\n"),
+      {});
+  std::vector<std::string> slos;
+  for (const Rule* r : alerts(both))
+    if (r->labels[1].second == "56m") slos.push_back(r->labels[3].second);
+  EXPECT_THAT(slos, ElementsAre("availability", "latency::2500ms", "latency:pay:1000ms"));
+  EXPECT_THAT(render_rules_yaml({both}, {}), Not(HasSubstr("# latency SLO")));
+}
+
+TEST(Rules, DuplicateJourneyLevelLatencySloIsAnError) {
+  try {
+    journey_rules(load("[slo]\nlatency = [ { threshold_ms = 2500, target = 99.0 }, "
+                       "{ threshold_ms = 2500, target = 95.0 } ]\n"),
+                  {});
+    FAIL() << "no error";
+  } catch (const journeys::LoadError& e) {
+    ASSERT_EQ(e.diagnostics().size(), 1u);
+    EXPECT_THAT(e.diagnostics()[0].str(),
+                HasSubstr("slo: a second journey-level latency SLO at 2500 ms (the first is at "
+                          "line 9): their rules would collide; keep one"));
+  }
 }
 
 TEST(Rules, NoSloNoRules) {
