@@ -220,13 +220,13 @@ boost::asio::awaitable<void> run_step(transport::Client& client, transport::Sess
   const double tolerance_ms = static_cast<double>(lag_tolerance.count()) / 1000.0;
   const bool timing_decided = sr.result == Result::good || sr.reason == Reason::latency ||
                               sr.reason == Reason::timeout;
-  if (res.read_lag_ms > tolerance_ms && timing_decided) {
+  if (res.lag_ms > tolerance_ms && timing_decided) {
     late_but_good = sr.result == Result::good;  // every check passed, captures are set
     char buf[160];
     std::snprintf(buf, sizeof buf,
-                  "the prober read the answer %.1f ms after it arrived (lag_tolerance %.1f ms): "
-                  "the timings are partly the prober's own",
-                  res.read_lag_ms, tolerance_ms);
+                  "what the target sent waited %.1f ms for the busy prober (lag_tolerance %.1f "
+                  "ms): the timings are partly the prober's own",
+                  res.lag_ms, tolerance_ms);
     sr.result = Result::invalid;
     sr.reason = Reason::loop_stall;
     sr.message = buf;

@@ -23,7 +23,7 @@ class RunControl {
   void cancel();
   bool cancelled() const { return cancelled_; }
   // A step whose answer waited longer than this in the kernel before the prober read it
-  // (transport::HttpResult::read_lag_ms) is invalid (loop_stall) unless it failed for a
+  // (transport::HttpResult::lag_ms) is invalid (loop_stall) unless it failed for a
   // reason the delay cannot cause: its latency is partly the prober's own.
   std::chrono::microseconds lag_tolerance{5000};
 

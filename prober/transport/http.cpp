@@ -11,6 +11,8 @@
 #include <ctime>
 #include <utility>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -126,6 +128,16 @@ double read_lag(int fd) {
   return 0;
 }
 
+// How long ago the connection's last ACK arrived, in ms (the kernel counts in jiffies): on
+// the first write wake of a connecting socket that ACK is the SYN-ACK, so this is how long
+// the established connection waited for the loop. 0 when unknown.
+double connect_lag(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
+  return static_cast<double>(info.tcpi_last_ack_recv);
+}
+
 }  // namespace
 
 std::string_view to_string(Failure f) {
@@ -160,6 +172,7 @@ struct Session::Transfer {
   std::size_t max_body_bytes = 0;
   std::string ca_file;  // CURLOPT_CAINFO points into it
   bool body_overflow = false;
+  double lag_ms = 0;  // the longest the kernel held something ready for it (HttpResult::lag_ms)
   char error[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
@@ -240,6 +253,8 @@ struct Client::Socket {
   int fd;
   int want = 0;  // CURL_POLL_IN / OUT / INOUT
   bool timestamps = false;  // opened by SocketCallbacks::open, with SO_TIMESTAMPNS on
+  CURL* easy = nullptr;     // the transfer that last asked to watch it
+  bool connected = false;   // its first write wake (the connect's completion) was seen
   bool reading = false;
   bool writing = false;
   bool released = false;
@@ -267,6 +282,11 @@ struct SocketCallbacks {
       self->curl_sockets_.erase(fd);
       auto it = self->sockets_.find(fd);
       if (it != self->sockets_.end()) {
+        // A transfer that timed out while its answer sat unread (the prober was too busy to
+        // read it in time) is closed here, before its result is collected: note how long
+        // the answer waited, so the timeout is judged the prober's (HttpResult::lag_ms).
+        if (it->second->timestamps && it->second->easy != nullptr)
+          self->note_lag(it->second->easy, read_lag(fd));
         it->second->released = true;
         it->second->sd.release();  // deregister before the number can be reused
         self->sockets_.erase(it);
@@ -450,7 +470,7 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   action(CURL_SOCKET_TIMEOUT, 0);
 }
 
-int Client::on_socket(CURL*, int fd, int what, void* clientp, void*) {
+int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
   auto* self = static_cast<Client*>(clientp);
   if (!*self->alive_) return 0;  // curl_multi_cleanup in ~Client: sockets are released already
   if (what == CURL_POLL_REMOVE) {
@@ -480,6 +500,7 @@ int Client::on_socket(CURL*, int fd, int what, void* clientp, void*) {
     slot->timestamps = self->curl_sockets_.contains(fd);
   }
   slot->want = what;
+  slot->easy = easy;
   self->arm(slot);
   return 0;
 }
@@ -509,9 +530,17 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
           return;
         }
         if (!(s->want & poll_flag)) return;  // curl lost interest meanwhile
-        wake_read_lag_ms_ = !ec && select_flag == CURL_CSELECT_IN && s->timestamps ? read_lag(s->fd) : 0;
+        if (!ec && s->timestamps && s->easy != nullptr) {
+          // How long the kernel had this ready before the loop got to it: the age of the
+          // data waiting (reads), or of the SYN-ACK on the first write wake (the connect).
+          if (select_flag == CURL_CSELECT_IN) {
+            note_lag(s->easy, read_lag(s->fd));
+          } else if (!s->connected) {
+            s->connected = true;
+            note_lag(s->easy, connect_lag(s->fd));
+          }
+        }
         action(s->fd, ec ? CURL_CSELECT_ERR : select_flag);
-        wake_read_lag_ms_ = 0;
         if (!s->released) arm(s);
       });
 }
@@ -560,6 +589,15 @@ void Client::arm_timer(std::chrono::steady_clock::time_point at) {
     due_.reset();
     action(CURL_SOCKET_TIMEOUT, 0);
   });
+}
+
+void Client::note_lag(CURL* easy, double lag_ms) {
+  if (lag_ms <= 0) return;
+  Session* session = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&session));
+  // The handle may since serve another session (pooled): only its current transfer counts.
+  if (session == nullptr || session->easy_ != easy || !session->transfer_) return;
+  session->transfer_->lag_ms = std::max(session->transfer_->lag_ms, lag_ms);
 }
 
 void Client::action(int fd, int events) {
@@ -628,7 +666,7 @@ void Client::collect_done() {
       resp.tls.used = true;
     }
 
-    r.read_lag_ms = wake_read_lag_ms_;
+    r.lag_ms = t->lag_ms;
     r.failure = classify(code, os_errno, t->body_overflow);
     const std::string curl_message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     if (code == CURLE_PEER_FAILED_VERIFICATION && r.failure == Failure::tls_handshake) {

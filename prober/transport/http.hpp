@@ -73,11 +73,12 @@ struct HttpResult {
   Failure failure = Failure::none;
   std::string message;  // curl's explanation when failure != none
   journeys::Response response;  // filled as far as the exchange got (timings always)
-  // How long the answer's data had waited in the kernel (its receive timestamp) when the
-  // prober read it, at the wake that completed the transfer. curl's clock stops when the
-  // prober reads, so this much of total_ms may be the prober's own delay, not the target's.
-  // 0 when unknown (no data waiting at that wake, or a socket curl did not open).
-  double read_lag_ms = 0;
+  // The longest the kernel held something ready for this transfer before the busy prober got
+  // to it: answer data waiting to be read (its receive timestamp, at each read wake and when
+  // curl closed the connection), or an established connection waiting to be used (time since
+  // the SYN-ACK, ms resolution). curl's clock runs meanwhile, so this much of total_ms may be
+  // the prober's own delay, not the target's. 0 when nothing waited (or unknown).
+  double lag_ms = 0;
 };
 
 class Client;
@@ -111,6 +112,7 @@ class Session {
 
  private:
   friend class Client;
+  friend struct SocketCallbacks;
   struct Transfer;
   CURL* easy_ = nullptr;  // from pool_, on the first request
   std::shared_ptr<EasyPool> pool_;
@@ -161,7 +163,7 @@ class Client {
   void arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
                      int wait_type, int select_flag);
   void action(int fd, int events);
-  double wake_read_lag_ms_ = 0;  // of the socket wake being handled (see HttpResult)
+  void note_lag(CURL* easy, double lag_ms);  // into easy's transfer, if it still has one
   void collect_done();
   void abort(Session& session);
 
