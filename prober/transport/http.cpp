@@ -1,4 +1,5 @@
 #include "prober/transport/http.hpp"
+#include "prober/transport/rx_stamp.hpp"
 
 #include <curl/curl.h>
 
@@ -103,29 +104,15 @@ Failure classify_certificate(long verify_result, std::string_view message) {
   }
 }
 
-// How long the oldest data waiting on fd has waited: now minus the kernel's receive timestamp
-// of the first queued segment (segments coalesced on arrival carry the latest one). Peeks one
-// byte; curl (or OpenSSL) still reads everything. 0 when nothing is waiting or unstamped.
+// How long the oldest data waiting on fd has waited (ms): now minus its kernel receive time.
+// 0 when nothing is waiting or unstamped, or the wall clock stepped back.
 double read_lag(int fd) {
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    timespec arrived{}, now{};
-    std::memcpy(&arrived, CMSG_DATA(c), sizeof arrived);
-    ::clock_gettime(CLOCK_REALTIME, &now);
-    const double ms = static_cast<double>(now.tv_sec - arrived.tv_sec) * 1e3 +
-                      static_cast<double>(now.tv_nsec - arrived.tv_nsec) / 1e6;
-    return ms > 0 ? ms : 0;  // a wall clock stepped back: unknown
-  }
-  return 0;
+  const std::optional<timespec> arrived = peek_receive_time(fd);
+  if (!arrived) return 0;
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const double ms = unix_ms(now) - unix_ms(*arrived);
+  return ms > 0 ? ms : 0;
 }
 
 // How long ago the connection's last ACK arrived, in ms (the kernel counts in jiffies): on

@@ -43,6 +43,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <zlib.h>
+
+#include "prober/transport/rx_stamp.hpp"
 #endif
 
 namespace {
@@ -577,22 +579,8 @@ void log_request(State& st, const Request& r, const std::string& remote, double 
 
 // When the oldest unread bytes on fd reached the kernel (unix ms; SO_TIMESTAMPNS), 0 if unknown.
 double kernel_arrival_ms(int fd) {
-  char byte;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0) return 0;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    timespec t{};
-    std::memcpy(&t, CMSG_DATA(c), sizeof t);
-    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
-  }
-  return 0;
+  const std::optional<timespec> t = prober::transport::peek_receive_time(fd);
+  return t ? prober::transport::unix_ms(*t) : 0;
 }
 
 awaitable<void> session(tcp::socket s, State& st) {
