@@ -15,6 +15,15 @@
 
 namespace prober::engine {
 
+// The default lag_tolerance. A sanitized (ASan) build runs several times slower, and its loop
+// is busy that much longer: ten times the tolerance there, so ./dev sanitize tests memory,
+// not how fast instrumented code is.
+#ifdef __SANITIZE_ADDRESS__
+inline constexpr std::chrono::milliseconds kDefaultLagTolerance{50};
+#else
+inline constexpr std::chrono::milliseconds kDefaultLagTolerance{5};
+#endif
+
 struct SchedulerOptions {
   // A run that starts later than its slot by more than this is recorded as invalid
   // (late_start): the prober, not the target, was slow.
@@ -29,7 +38,7 @@ struct SchedulerOptions {
   std::chrono::milliseconds stall_threshold{250};
   // A step whose answer waited longer than this in the kernel before the prober read it (the
   // loop was busy) is invalid (loop_stall): its measured time is partly the prober's own.
-  std::chrono::milliseconds lag_tolerance{5};
+  std::chrono::milliseconds lag_tolerance{kDefaultLagTolerance};
 };
 
 // A declared maintenance window: runs that start inside it are marked with its title. With

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "journeys/model.hpp"
+#include "prober/engine/config.hpp"
 #include "prober/engine/location.hpp"
 #include "prober/record/event.hpp"
 #include "prober/transport/http.hpp"
@@ -25,7 +26,7 @@ class RunControl {
   // A step whose answer waited longer than this in the kernel before the prober read it
   // (transport::HttpResult::lag_ms) is invalid (loop_stall) unless it failed for a
   // reason the delay cannot cause: its latency is partly the prober's own.
-  std::chrono::microseconds lag_tolerance{5000};
+  std::chrono::microseconds lag_tolerance{kDefaultLagTolerance};
 
  private:
   friend boost::asio::awaitable<record::RunResult> run_journey(

@@ -115,14 +115,15 @@ double read_lag(int fd) {
   return ms > 0 ? ms : 0;
 }
 
-// How long ago the connection's last ACK arrived, in ms (the kernel counts in jiffies): on
-// the first write wake of a connecting socket that ACK is the SYN-ACK, so this is how long
-// the established connection waited for the loop. 0 when unknown.
+// How long ago the connection's last ACK arrived, in ms: on the first write wake of a
+// connecting socket that ACK is the SYN-ACK, so this is how long the established connection
+// waited for the loop. The kernel counts it in jiffies (4 ms at HZ=250): one jiffy less is a
+// lower bound, so a busy-but-fine loop is not blamed for rounding. 0 when unknown.
 double connect_lag(int fd) {
   tcp_info info{};
   socklen_t len = sizeof info;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return 0;
-  return static_cast<double>(info.tcpi_last_ack_recv);
+  return std::max(0.0, static_cast<double>(info.tcpi_last_ack_recv) - 4.0);
 }
 
 }  // namespace

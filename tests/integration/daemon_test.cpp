@@ -330,10 +330,16 @@ TEST(Fidelity, TwoHundredMillisecondsMeasuredWithinFiveWithFiveHundredInFlight) 
             << pct(errors, 0.5) << " p99 " << pct(errors, 0.99) << " min " << errors.front()
             << " max " << errors.back() << " ms\n";
   EXPECT_GE(totals.front(), 200.0);
-  // Every valid run within 5 ms of what the target did (the prober's read lag is bounded by
-  // lag_tolerance; the rest — loopback, curl's own work — is well under a millisecond).
+  // Every valid run within lag_tolerance (5 ms; 50 in an ASan build, see kDefaultLagTolerance)
+  // of what the target did, plus 1 ms for the work around the clocks (curl's parsing, the
+  // target's write). held_ms ends before the target's write, so it is never long.
+#ifdef __SANITIZE_ADDRESS__
+  constexpr double kTolerance = 50;
+#else
+  constexpr double kTolerance = 5;
+#endif
   EXPECT_GE(errors.front(), -1.0);
-  EXPECT_LE(errors.back(), 5.0);
+  EXPECT_LE(errors.back(), kTolerance + 1.0);
   EXPECT_LE(pct(errors, 0.5), 1.0);
 }
 

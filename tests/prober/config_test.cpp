@@ -225,7 +225,7 @@ TEST(Config, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c.scheduler.jitter, defaults.scheduler.jitter);
   EXPECT_EQ(c.scheduler.grace, defaults.scheduler.grace);
   EXPECT_EQ(c.scheduler.stall_threshold, defaults.scheduler.stall_threshold);
-  EXPECT_EQ(c.scheduler.lag_tolerance, 5ms);
+  EXPECT_EQ(c.scheduler.lag_tolerance, prober::engine::kDefaultLagTolerance);
   EXPECT_EQ(defaults.scheduler.late_threshold, 1s);
   EXPECT_EQ(defaults.scheduler.grace, 10s);
 }

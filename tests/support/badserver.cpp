@@ -8,8 +8,9 @@
 // With --log, one JSON line per request as it arrives:
 //   {"t_ms": unix ms, "method", "path": path+query, "remote": peer ip, "ua", "headers": {...}}
 // With --answers, one JSON line per /slow answer as it is sent: {"answered": path+query,
-// "held_ms": from the kernel's receive time of the request's first bytes to the answer
-// written, "late_ms": held_ms minus the ?ms asked for} — the target's truth for fidelity tests.
+// "held_ms": from the kernel's receive time of the request's first bytes to the start of the
+// answer's write, "late_ms": held_ms minus the ?ms asked for} — the target's truth for
+// fidelity tests.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -392,9 +393,10 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     long long ms = std::clamp(to_int(r.arg("ms")).value_or(1000), 0LL, 600'000LL);
     co_await sleep_ms(ms);
     std::string out = respond(r, 200, kJson, kOk);
+    const double answering = unix_ms_now();  // before the write: after it, this loop may be late
     co_await send(s, out);
     if (st.answers.is_open() && r.arrived_ms > 0) {
-      const double held = unix_ms_now() - r.arrived_ms;
+      const double held = answering - r.arrived_ms;
       st.answers << json{{"answered", r.target}, {"held_ms", held}, {"late_ms", held - static_cast<double>(ms)}}
                     .dump(-1, ' ', false, json::error_handler_t::replace)
              << '\n' << std::flush;
