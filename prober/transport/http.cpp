@@ -104,15 +104,22 @@ Failure classify_certificate(long verify_result, std::string_view message) {
   }
 }
 
-// How long the oldest data waiting on fd has waited (ms): now minus its kernel receive time.
-// 0 when nothing is waiting or unstamped, or the wall clock stepped back.
-double read_lag(int fd) {
-  const std::optional<timespec> arrived = peek_receive_time(fd);
-  if (!arrived) return 0;
+double now_unix_ms() {
   timespec now{};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  const double ms = unix_ms(now) - unix_ms(*arrived);
-  return ms > 0 ? ms : 0;
+  return unix_ms(now);
+}
+
+// How long the oldest data waiting on fd has waited: {when it arrived, now minus that} (ms),
+// or nullopt when nothing is waiting or it is unstamped.
+struct Waited {
+  double arrived_unix_ms, lag_ms;
+};
+std::optional<Waited> read_lag(int fd) {
+  const std::optional<timespec> arrived = peek_receive_time(fd);
+  if (!arrived) return std::nullopt;
+  const double at = unix_ms(*arrived);
+  return Waited{at, std::max(0.0, now_unix_ms() - at)};  // a clock stepped back: 0
 }
 
 // How long ago the connection's last ACK arrived, in ms: on the first write wake of a
@@ -161,6 +168,7 @@ struct Session::Transfer {
   std::string ca_file;  // CURLOPT_CAINFO points into it
   bool body_overflow = false;
   double lag_ms = 0;  // the longest the kernel held something ready for it (HttpResult::lag_ms)
+  double started_unix_ms = 0;  // CLOCK_REALTIME, as the kernel's receive timestamps
   char error[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
@@ -274,7 +282,7 @@ struct SocketCallbacks {
         // read it in time) is closed here, before its result is collected: note how long
         // the answer waited, so the timeout is judged the prober's (HttpResult::lag_ms).
         if (it->second->timestamps && it->second->easy != nullptr)
-          self->note_lag(it->second->easy, read_lag(fd));
+          if (const auto w = read_lag(fd)) self->note_lag(it->second->easy, w->lag_ms, w->arrived_unix_ms);
         it->second->released = true;
         it->second->sd.release();  // deregister before the number can be reused
         self->sockets_.erase(it);
@@ -349,6 +357,7 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   // we want to keep between steps; every option is set again below.
   curl_easy_reset(e);
   auto t = std::make_unique<Session::Transfer>();
+  t->started_unix_ms = now_unix_ms();
   t->done = std::move(done);
   t->max_body_bytes = req.max_body_bytes;
 
@@ -522,10 +531,10 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
           // How long the kernel had this ready before the loop got to it: the age of the
           // data waiting (reads), or of the SYN-ACK on the first write wake (the connect).
           if (select_flag == CURL_CSELECT_IN) {
-            note_lag(s->easy, read_lag(s->fd));
+            if (const auto w = read_lag(s->fd)) note_lag(s->easy, w->lag_ms, w->arrived_unix_ms);
           } else if (!s->connected) {
             s->connected = true;
-            note_lag(s->easy, connect_lag(s->fd));
+            note_lag(s->easy, connect_lag(s->fd), 0);
           }
         }
         action(s->fd, ec ? CURL_CSELECT_ERR : select_flag);
@@ -579,12 +588,15 @@ void Client::arm_timer(std::chrono::steady_clock::time_point at) {
   });
 }
 
-void Client::note_lag(CURL* easy, double lag_ms) {
+void Client::note_lag(CURL* easy, double lag_ms, double arrived_unix_ms) {
   if (lag_ms <= 0) return;
   Session* session = nullptr;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&session));
   // The handle may since serve another session (pooled): only its current transfer counts.
   if (session == nullptr || session->easy_ != easy || !session->transfer_) return;
+  // Data that arrived before the transfer began is not its answer (e.g. a 408 a server sent on
+  // an idle kept connection, found when curl closes it as dead before reusing it).
+  if (arrived_unix_ms > 0 && arrived_unix_ms < session->transfer_->started_unix_ms) return;
   session->transfer_->lag_ms = std::max(session->transfer_->lag_ms, lag_ms);
 }
 

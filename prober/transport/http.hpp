@@ -163,7 +163,9 @@ class Client {
   void arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
                      int wait_type, int select_flag);
   void action(int fd, int events);
-  void note_lag(CURL* easy, double lag_ms);  // into easy's transfer, if it still has one
+  // Into easy's transfer, if it still has one and the data (arrived_unix_ms > 0) is not older
+  // than the transfer.
+  void note_lag(CURL* easy, double lag_ms, double arrived_unix_ms);
   void collect_done();
   void abort(Session& session);
 
