@@ -389,6 +389,17 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     co_return r.keep_alive();
   }
   // Per-step timeouts and latency checks: answers after ?ms=N (default 1000).
+  // What some servers do to an idle kept connection: answer 200 and keep it, then ?after=N ms
+  // later send an unsolicited 408 and close. The client finds it when it next reuses the
+  // connection: stale data, not the answer to anything it sent then.
+  if (p == "/ok-then-408") {
+    co_await send(s, respond(r, 200, kJson, kOk));
+    co_await sleep_ms(std::clamp(to_int(r.arg("after")).value_or(20), 0LL, 60'000LL));
+    co_await send(s, respond(r, 408, kJson, R"({"error":"idle"})"));
+    s.shutdown(tcp::socket::shutdown_send);
+    co_await wait_for_close(s);
+    co_return false;
+  }
   if (p == "/slow") {
     long long ms = std::clamp(to_int(r.arg("ms")).value_or(1000), 0LL, 600'000LL);
     co_await sleep_ms(ms);
