@@ -334,13 +334,13 @@ TEST(Fidelity, TwoHundredMillisecondsMeasuredWithinFiveWithFiveHundredInFlight) 
   // of what the target did, plus 1 ms for the work around the clocks (curl's parsing, the
   // target's write). held_ms ends before the target's write, so it is never long.
 #ifdef __SANITIZE_ADDRESS__
-  constexpr double kTolerance = 50;
+  constexpr double kTolerance = 50, kMedian = 3;  // instrumented curl parses slower
 #else
-  constexpr double kTolerance = 5;
+  constexpr double kTolerance = 5, kMedian = 1;
 #endif
   EXPECT_GE(errors.front(), -1.0);
   EXPECT_LE(errors.back(), kTolerance + 1.0);
-  EXPECT_LE(pct(errors, 0.5), 1.0);
+  EXPECT_LE(pct(errors, 0.5), kMedian);
 }
 
 // The prober is frozen (SIGSTOP) while the answer arrives: what it then measures is its own
