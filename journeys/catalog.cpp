@@ -83,14 +83,7 @@ const Cuj* Catalog::find(std::string_view name) const {
 
 Catalog load_catalog_string(std::string_view toml_text, const std::string& file_name) {
   Diagnostics d(file_name);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, std::string_view(file_name));
-  } catch (const toml::parse_error& e) {
-    // TOML cannot be read past a syntax error: this one error is all we can say.
-    d.error(e.source(), "syntax error: " + std::string(e.description()));
-    throw LoadError(d.take());
-  }
+  toml::table root = parse_or_throw(d, toml_text);
   Catalog catalog;
   catalog.file = file_name;
   check_keys(d, root, kTopKeys);

@@ -911,14 +911,7 @@ Journey load_journey_string(std::string_view toml_text, const std::string& file_
                             const LoadOptions& options) {
   assert(options.checks && "LoadOptions::checks is required");
   Diagnostics diag(file_name);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, std::string_view(file_name));
-  } catch (const toml::parse_error& e) {
-    // TOML cannot be read past a syntax error: this one error is all we can say.
-    diag.error(e.source(), "syntax error: " + std::string(e.description()));
-    throw LoadError(diag.take());
-  }
+  toml::table root = parse_or_throw(diag, toml_text);
   Loader loader(diag, options);
   Journey journey = loader.load(root);
   std::vector<Diagnostic> errors;

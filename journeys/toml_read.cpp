@@ -107,4 +107,13 @@ std::optional<std::vector<std::string>> strings_at(Diagnostics& d, const toml::n
   return out;
 }
 
+toml::table parse_or_throw(Diagnostics& d, std::string_view text) {
+  try {
+    return toml::parse(text, std::string_view(d.file()));
+  } catch (const toml::parse_error& e) {
+    d.error(e.source(), "syntax error: " + std::string(e.description()));
+    throw LoadError(d.take());
+  }
+}
+
 }  // namespace journeys

@@ -38,6 +38,10 @@ struct Entry {
 };
 std::vector<Entry> in_file_order(const toml::table& t);
 
+// text parsed as TOML, named d.file() in positions. TOML cannot be read past a syntax error:
+// that one located error is all there is to say, so it throws LoadError with it.
+toml::table parse_or_throw(Diagnostics& d, std::string_view text);
+
 // "'key' must be EXPECTED, not a TYPE" at n.
 void type_error(Diagnostics& d, const toml::node& n, std::string_view key,
                 std::string_view expected);

@@ -1016,14 +1016,7 @@ bool MaintenanceWindow::covers(const std::string& journey, const std::string& lo
 
 Config load_config_string(const std::string& text, const std::string& file_name) {
   Diagnostics diag(file_name);
-  toml::table root;
-  try {
-    root = toml::parse(text, std::string_view(file_name));
-  } catch (const toml::parse_error& e) {
-    // TOML cannot be read past a syntax error: this one error is all we can say.
-    diag.error(e.source(), "syntax error: " + std::string(e.description()));
-    throw LoadError(diag.take());
-  }
+  toml::table root = journeys::parse_or_throw(diag, text);
   Config config;
   config.file = file_name;
   ConfigLoader(diag).load(root, config);

@@ -194,13 +194,7 @@ std::optional<std::int64_t> parse_rfc3339_utc(std::string_view sv) {
 std::vector<Incident> load_incidents_string(std::string_view toml_text,
                                             const std::string& file_name) {
   Diagnostics d(file_name);
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, std::string_view(file_name));
-  } catch (const toml::parse_error& e) {
-    d.error(e.source(), "syntax error: " + std::string(e.description()));
-    throw journeys::LoadError(d.take());
-  }
+  toml::table root = journeys::parse_or_throw(d, toml_text);
   journeys::check_keys(d, root, kTopKeys);
   std::vector<Incident> out;
   if (const toml::node* n = root.get("incident")) {
