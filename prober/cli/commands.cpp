@@ -117,9 +117,6 @@ struct OnceOptions {
 
 // Runs every journey once, concurrently, and reports. Returns the exit code.
 int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
-  boost::asio::io_context io;
-  transport::Client client(io);
-
   std::vector<std::pair<journeys::JourneyPtr, const engine::Location*>> selected;
   for (const auto& location : opt.locations) {
     for (const auto& j : set.journeys) {
@@ -133,6 +130,11 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
     }
   }
   std::vector<record::RunResult> results(selected.size());
+  {
+  // The client's kept connections hold file descriptors: it is gone before the outputs are
+  // written (a prober at its descriptor limit could not write them, and lose the results).
+  boost::asio::io_context io;
+  transport::Client client(io);
   for (std::size_t i = 0; i < selected.size(); ++i) {
     auto control = std::make_shared<engine::RunControl>();
     control->lag_tolerance = opt.lag_tolerance;
@@ -144,6 +146,7 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
                           });
   }
   io.run();
+  }
 
   sinks::print_table(std::cout, results, ::isatty(STDOUT_FILENO) == 1);
   std::cout.flush();

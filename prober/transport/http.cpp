@@ -1,4 +1,5 @@
 #include "prober/transport/http.hpp"
+#include "prober/transport/lookup_check.hpp"
 #include "prober/transport/rx_stamp.hpp"
 
 #include <curl/curl.h>
@@ -159,6 +160,7 @@ std::string_view to_string(Failure f) {
 
 // Everything one transfer needs to outlive curl_easy_perform's option pointers.
 struct Session::Transfer {
+  std::uint64_t id = 0;  // unique per client
   Client::Done done;
   HttpResult result;
   std::string body;  // request body: CURLOPT_POSTFIELDS points into it
@@ -166,7 +168,9 @@ struct Session::Transfer {
   curl_slist* resolve = nullptr;
   std::size_t max_body_bytes = 0;
   std::string ca_file;  // CURLOPT_CAINFO points into it
+  std::shared_ptr<const NetProfile> net;  // the proxy and IP version, for a lookup re-check
   bool body_overflow = false;
+  int socket_errno = 0;  // socket()'s errno when opening a connection failed
   double lag_ms = 0;  // the longest the kernel held something ready for it (HttpResult::lag_ms)
   double started_unix_ms = 0;  // CLOCK_REALTIME, as the kernel's receive timestamps
   char error[CURL_ERROR_SIZE] = {};
@@ -260,11 +264,18 @@ struct Client::Socket {
 // told (see Client::curl_sockets_). Set on every easy handle (curl_easy_reset clears them);
 // curl keeps them with the connection, which may outlive the transfer that opened it.
 struct SocketCallbacks {
+  // clientp: the Session whose transfer connects (set per transfer).
   static curl_socket_t open(void* clientp, curlsocktype, curl_sockaddr* a) {
-    auto* self = static_cast<Client*>(clientp);
+    auto* session = static_cast<Session*>(clientp);
+    Client* self = session->client_;
     // What curl does without the callback, plus close-on-exec.
     const curl_socket_t fd = ::socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-    if (fd == CURL_SOCKET_BAD) return fd;  // errno is socket()'s: EMFILE reads as local_resource
+    if (fd == CURL_SOCKET_BAD) {
+      // curl 7.88 reports this as "Couldn't connect to server" with CURLINFO_OS_ERRNO 0:
+      // keep socket()'s errno, so EMFILE reads as local_resource, not as the target's failure.
+      if (session->transfer_) session->transfer_->socket_errno = errno;
+      return fd;
+    }
     // The kernel stamps every received segment (CLOCK_REALTIME): read_lag() compares.
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
@@ -293,7 +304,8 @@ struct SocketCallbacks {
 };
 
 Client::Client(boost::asio::io_context& io)
-    : io_(io), timer_(io), alive_(std::make_shared<bool>(true)) {
+    : io_(io), timer_(io), lookups_(std::make_unique<LookupChecks>(io)),
+      alive_(std::make_shared<bool>(true)) {
   ensure_curl_global();
   multi_ = curl_multi_init();
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Client::on_socket);
@@ -357,6 +369,8 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   // we want to keep between steps; every option is set again below.
   curl_easy_reset(e);
   auto t = std::make_unique<Session::Transfer>();
+  t->id = ++next_transfer_;
+  t->net = req.net;
   t->started_unix_ms = now_unix_ms();
   t->done = std::move(done);
   t->max_body_bytes = req.max_body_bytes;
@@ -365,7 +379,7 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &SocketCallbacks::open);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &session);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &SocketCallbacks::close);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
@@ -616,9 +630,7 @@ void Client::collect_done() {
     curl_easy_getinfo(e, CURLINFO_PRIVATE, reinterpret_cast<char**>(&session));
     curl_multi_remove_handle(multi_, e);
     if (session == nullptr || !session->transfer_) continue;
-    std::unique_ptr<Session::Transfer> t = std::move(session->transfer_);
-    session->client_ = nullptr;
-    active_.erase(session);
+    Session::Transfer* t = session->transfer_.get();
 
     HttpResult& r = t->result;
     journeys::Response& resp = r.response;
@@ -667,7 +679,7 @@ void Client::collect_done() {
     }
 
     r.lag_ms = t->lag_ms;
-    r.failure = classify(code, os_errno, t->body_overflow);
+    r.failure = classify(code, os_errno != 0 ? os_errno : t->socket_errno, t->body_overflow);
     const std::string curl_message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     if (code == CURLE_PEER_FAILED_VERIFICATION && r.failure == Failure::tls_handshake) {
       long verify_result = 0;
@@ -684,14 +696,77 @@ void Client::collect_done() {
       r.message = "body exceeds max_body_bytes (" + std::to_string(t->max_body_bytes) + ")";
     } else if (r.failure == Failure::redirect) {
       r.message = curl_message + "; stopped at " + resp.effective_url;
+    } else if (r.failure == Failure::local_resource && os_errno == 0 && t->socket_errno != 0) {
+      r.message = std::string("the prober could not open a socket (") + std::strerror(t->socket_errno) +
+                  "); curl: " + curl_message;
     } else if (r.failure != Failure::none) {
       r.message = curl_message;
     }
-    // Never call back from here: we may be inside a loop over curl's messages.
-    boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {
-      if (*alive) t->done(std::move(t->result));
-    });
+    if (r.failure == Failure::dns && check_lookup(*session, e, code == CURLE_COULDNT_RESOLVE_PROXY))
+      continue;  // the session stays in flight until the check answers
+    complete(*session);
   }
+}
+
+void Client::complete(Session& session) {
+  std::unique_ptr<Session::Transfer> t = std::move(session.transfer_);
+  session.client_ = nullptr;
+  active_.erase(&session);
+  // Never call back from here: we may be inside a loop over curl's messages.
+  boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {
+    if (*alive) t->done(std::move(t->result));
+  });
+}
+
+bool Client::check_lookup(Session& session, CURL* easy, bool proxy) {
+  Session::Transfer& t = *session.transfer_;
+  HttpResult& r = t.result;
+  // curl 7.88 (asyn-thread.c) could not create the socketpair or the thread of its resolver:
+  // the lookup never started, for lack of file descriptors, memory or threads.
+  if (r.message.find("thread failed to start") != std::string::npos) {
+    r.failure = Failure::local_resource;
+    r.message = "the prober could not start a name lookup (out of file descriptors, memory or "
+                "threads): " + r.message;
+    return false;
+  }
+  std::string url;
+  if (proxy) {
+    if (t.net) url = t.net->proxy;
+  } else {
+    char* effective = nullptr;
+    if (curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective)
+      url = effective;
+  }
+  std::string host;
+  if (CURLU* u = curl_url()) {
+    char* h = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
+            CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+      host = h;
+      curl_free(h);
+    }
+    curl_url_cleanup(u);
+  }
+  if (host.empty()) return false;
+  const int family = !t.net || t.net->ip_version == 0 ? AF_UNSPEC
+                     : t.net->ip_version == 4         ? AF_INET
+                                                      : AF_INET6;
+  return lookups_->check(host, family, [this, alive = alive_, s = &session, id = t.id,
+                                        host](LookupOutcome o) {
+    // The session may be gone (destroyed, cancelled) or on its next transfer meanwhile:
+    // `s` is only dereferenced once it is known to be still waiting for this transfer.
+    if (!*alive || !active_.contains(s) || !s->transfer_ || s->transfer_->id != id) return;
+    HttpResult& res = s->transfer_->result;
+    if (failed_locally(o)) {
+      res.failure = Failure::local_resource;
+      res.message = "the prober's own resolver failed (looking " + host + " up again: " +
+                    describe(o) + "); curl: " + res.message;
+    } else {
+      res.message += " (looked up again: " + describe(o) + ")";
+    }
+    complete(*s);
+  });
 }
 
 }  // namespace prober::transport

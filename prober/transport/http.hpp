@@ -82,6 +82,7 @@ struct HttpResult {
 };
 
 class Client;
+class LookupChecks;
 
 // Idle curl easy handles, reused across runs: a fresh handle page-faults tens of KiB of
 // buffers on its first transfer, which at a burst of hundreds of starts shows up as the
@@ -167,6 +168,13 @@ class Client {
   // than the transfer.
   void note_lag(CURL* easy, double lag_ms, double arrived_unix_ms);
   void collect_done();
+  // After curl could not resolve a host: unless it is plain that the prober could not even
+  // start a lookup, looks the host up again (LookupChecks) to tell a local failure (invalid)
+  // from DNS's (bad). True when the session now waits for that check; false when its result
+  // is final.
+  bool check_lookup(Session& session, CURL* easy, bool proxy);
+  // Detaches the session's finished transfer and posts its completion.
+  void complete(Session& session);
   void abort(Session& session);
 
   boost::asio::io_context& io_;
@@ -187,6 +195,8 @@ class Client {
   // curl itself and are released as soon as curl stops watching them.
   std::unordered_set<int> curl_sockets_;
   std::unordered_set<Session*> active_;  // sessions with a transfer in flight
+  std::unique_ptr<LookupChecks> lookups_;
+  std::uint64_t next_transfer_ = 0;  // Transfer::id: tells a session's transfers apart
   std::shared_ptr<bool> alive_;  // handlers posted by this client check it before running
 };
 

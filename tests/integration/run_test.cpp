@@ -343,4 +343,69 @@ timeout = "300ms")", "bad", "timeout", "300ms"},
 capture = { t = { json = "$.token" } })", "bad", "capture", "capture 't'"}),
     [](const testing::TestParamInfo<Misbehaviour>& info) { return std::string(info.param.name); });
 
+// The prober short of file descriptors: whatever it could still do, it never reports the
+// target bad for its own shortage. Under every limit from 4 to 40 descriptors, a journey of a
+// good step and a step whose name lookup fails (a name refused before any query leaves the
+// host) either stops at start with a clear error (exit 2, "epoll: Too many open files"; no
+// crash) or ends with step 1 good — or invalid `local_resource` when it could not open its
+// socket (curl calls that "Couldn't connect", which was reported as the target's failure) —
+// and step 2 invalid `local_resource` (the lookup could not even start) or bad `dns` (the name
+// does not exist, looked up again). Each outcome occurs somewhere in the sweep.
+TEST(LocalShortage, OutOfFileDescriptorsIsNeverTheTargetsFailure) {
+  Server bad({badserver(), "--port", "0"});
+  TempDir tmp;
+  const std::string url = bad.url();
+  const std::string name = std::string(64, 'a') + ".test";
+  const std::string unresolvable = "http://" + name + url.substr(url.rfind(':'));
+  const std::string file = tmp.write("fd.toml", "name = \"fd\"\n[[steps]]\nname = \"good\"\n"
+                                     "request = { url = \"" + url + "/ok\" }\n"
+                                     "[[steps]]\nname = \"lookup\"\n"
+                                     "request = { url = \"" + unresolvable + "/ok\" }\n");
+  const std::string json_path = tmp.path() + "/out.json";
+  int local = 0, dns = 0, refused_to_start = 0;
+  int no_socket = 0;
+  for (int limit = 4; limit <= 40; ++limit) {
+    std::remove(json_path.c_str());
+    Output o = testing_support::run({"/bin/sh", "-c", "ulimit -n " + std::to_string(limit) + " && exec \"$0\" \"$@\"",
+                                     prober(), "run", "--once", file, "--json", json_path});
+    ASSERT_GE(o.exit_code, 0) << "limit " << limit << ": killed\n" << o.err;
+    ASSERT_LE(o.exit_code, 2) << "limit " << limit << ":\n" << o.err;
+    if (o.exit_code == 2) {  // could not start (or write its output): says so
+      EXPECT_THAT(o.err, HasSubstr("Too many open files")) << limit;
+      ++refused_to_start;
+      continue;
+    }
+    const std::string text = testing_support::read_file(json_path);
+    ASSERT_FALSE(text.empty()) << "limit " << limit << ": no JSON\n" << o.err;
+    json doc = json::parse(text);
+    const json& first = step(doc, "fd", "good");
+    const json& second = step(doc, "fd", "lookup");
+    EXPECT_NE(first["result"], "bad") << "limit " << limit << ": " << first.dump(2);
+    if (first["result"] != "good") {  // its own connection failed for want of an fd
+      EXPECT_EQ(first["reason"], "local_resource") << first.dump(2);
+      EXPECT_THAT(first["message"].get<std::string>(), HasSubstr("could not open a socket (Too many open files)"));
+      EXPECT_EQ(second["result"], "skipped");
+      ++no_socket;
+      continue;
+    }
+    if (second["result"] == "invalid") {
+      EXPECT_EQ(second["reason"], "local_resource") << second.dump(2);
+      EXPECT_THAT(second["message"].get<std::string>(), HasSubstr("could not start a name lookup"));
+      EXPECT_EQ(doc["runs"][0]["result"], "invalid") << doc.dump(2);
+      ++local;
+    } else {
+      EXPECT_EQ(second["result"], "bad") << second.dump(2);
+      EXPECT_EQ(second["reason"], "dns") << second.dump(2);
+      EXPECT_THAT(second["message"].get<std::string>(), HasSubstr("looked up again: Name or service not known"));
+      ++dns;
+    }
+  }
+  std::printf("fd limits 4..40: %d stopped at start, %d could not open a socket, %d lookups "
+              "could not start (both invalid), %d dns (bad)\n",
+              refused_to_start, no_socket, local, dns);
+  EXPECT_GT(no_socket, 0);
+  EXPECT_GT(local, 0);
+  EXPECT_GT(dns, 0);
+}
+
 }  // namespace

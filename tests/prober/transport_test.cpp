@@ -1,6 +1,10 @@
 #include "prober/transport/http.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+
+#include <fcntl.h>
+#include <unistd.h>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -331,6 +335,59 @@ TEST_F(Transport, ManyTransfersLeaveNoWaitBehind) {
     EXPECT_TRUE(io_.stopped()) << "round " << round << ": a wait outlived its transfer";
   }
   EXPECT_EQ(done, 150);
+}
+
+// A name no resolver can look up, refused before any query leaves the host (a DNS label is
+// at most 63 bytes): the lookup fails at once, without network traffic.
+std::string unresolvable_host() { return std::string(64, 'a') + ".test"; }
+// The test server's URL with its address replaced by that name.
+std::string unresolvable_url(const std::string& server_url, const std::string& path) {
+  const auto at = server_url.find("127.0.0.1");
+  return server_url.substr(0, at) + unresolvable_host() + server_url.substr(at + 9) + path;
+}
+
+TEST_F(Transport, AHostThatDoesNotResolveIsDnssFailureLookedUpAgain) {
+  Session s;
+  HttpRequest req = get("/ok");
+  req.url = unresolvable_url(server_->url(), "/ok");
+  HttpResult r = perform(s, req);
+  EXPECT_EQ(r.failure, Failure::dns) << r.message;
+  EXPECT_THAT(r.message, HasSubstr("Could not resolve host"));
+  EXPECT_THAT(r.message, HasSubstr("looked up again: Name or service not known"));
+  EXPECT_EQ(perform(s, get("/ok")).response.status, 200);  // the session goes on
+}
+
+// The prober out of file descriptors cannot start a name lookup (curl's resolver needs a
+// socketpair): its failure (invalid), not DNS's. With none or one descriptor left, nothing can
+// leave the host whatever the name.
+TEST_F(Transport, OutOfFileDescriptorsANameLookupIsTheProbersFailure) {
+  Session warm;
+  ASSERT_EQ(perform(warm, get("/ok")).response.status, 200);
+  for (int spare = 0; spare <= 1; ++spare) {
+    std::optional<HttpResult> out;
+    Session s;
+    {
+      std::vector<int> fds;
+      for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fds.push_back(fd);
+      ASSERT_EQ(errno, EMFILE);
+      for (int i = 0; i < spare && !fds.empty(); ++i) {
+        ::close(fds.back());
+        fds.pop_back();
+      }
+      client_.start(s, [&] {
+        HttpRequest req = get("/ok");
+        req.url = unresolvable_url(server_->url(), "/ok");
+        return req;
+      }(), [&](HttpResult r) { out = std::move(r); });
+      run_loop();
+      for (int fd : fds) ::close(fd);
+    }
+    ASSERT_TRUE(out) << spare;
+    EXPECT_EQ(out->failure, Failure::local_resource) << spare << ": " << out->message;
+    EXPECT_THAT(out->message, HasSubstr("could not start a name lookup")) << spare;
+  }
+  Session after;
+  EXPECT_EQ(perform(after, get("/ok")).response.status, 200);
 }
 
 TEST_F(Transport, DestroyingASessionMidFlightAbortsWithoutCallback) {
