@@ -131,21 +131,21 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
   }
   std::vector<record::RunResult> results(selected.size());
   {
-  // The client's kept connections hold file descriptors: it is gone before the outputs are
-  // written (a prober at its descriptor limit could not write them, and lose the results).
-  boost::asio::io_context io;
-  transport::Client client(io);
-  for (std::size_t i = 0; i < selected.size(); ++i) {
-    auto control = std::make_shared<engine::RunControl>();
-    control->lag_tolerance = opt.lag_tolerance;
-    boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second,
-                                                  engine::new_run_id(), control),
-                          [&results, i](std::exception_ptr e, record::RunResult r) {
-                            if (e) std::rethrow_exception(e);  // a bug: let it surface
-                            results[i] = std::move(r);
-                          });
-  }
-  io.run();
+    // The client's kept connections hold file descriptors: it is gone before the outputs are
+    // written (a prober at its descriptor limit could not write them, and lose the results).
+    boost::asio::io_context io;
+    transport::Client client(io);
+    for (std::size_t i = 0; i < selected.size(); ++i) {
+      auto control = std::make_shared<engine::RunControl>();
+      control->lag_tolerance = opt.lag_tolerance;
+      boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second,
+                                                    engine::new_run_id(), control),
+                            [&results, i](std::exception_ptr e, record::RunResult r) {
+                              if (e) std::rethrow_exception(e);  // a bug: let it surface
+                              results[i] = std::move(r);
+                            });
+    }
+    io.run();
   }
 
   sinks::print_table(std::cout, results, ::isatty(STDOUT_FILENO) == 1);

@@ -279,6 +279,7 @@ struct SocketCallbacks {
     // The kernel stamps every received segment (CLOCK_REALTIME): read_lag() compares.
     const int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    if (session->transfer_) session->transfer_->socket_errno = 0;  // an earlier attempt's is moot
     if (*self->alive_) self->curl_sockets_.insert(fd);
     return fd;
   }
@@ -444,7 +445,10 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
 
-  // The location's vantage point.
+  // The location's vantage point. Only the location says whether there is a proxy: "" turns
+  // off curl's use of http_proxy/https_proxy/all_proxy from the environment, which would
+  // silently measure another path than the one configured.
+  curl_easy_setopt(e, CURLOPT_PROXY, "");
   if (req.net) {
     const NetProfile& n = *req.net;
     if (!n.source_address.empty())
@@ -679,7 +683,9 @@ void Client::collect_done() {
     }
 
     r.lag_ms = t->lag_ms;
-    r.failure = classify(code, os_errno != 0 ? os_errno : t->socket_errno, t->body_overflow);
+    // socket()'s errno explains only a connect curl calls failed with no errno of its own.
+    const bool no_socket = code == CURLE_COULDNT_CONNECT && os_errno == 0 && t->socket_errno != 0;
+    r.failure = classify(code, no_socket ? t->socket_errno : os_errno, t->body_overflow);
     const std::string curl_message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     if (code == CURLE_PEER_FAILED_VERIFICATION && r.failure == Failure::tls_handshake) {
       long verify_result = 0;
@@ -696,7 +702,7 @@ void Client::collect_done() {
       r.message = "body exceeds max_body_bytes (" + std::to_string(t->max_body_bytes) + ")";
     } else if (r.failure == Failure::redirect) {
       r.message = curl_message + "; stopped at " + resp.effective_url;
-    } else if (r.failure == Failure::local_resource && os_errno == 0 && t->socket_errno != 0) {
+    } else if (r.failure == Failure::local_resource && no_socket) {
       r.message = std::string("the prober could not open a socket (") + std::strerror(t->socket_errno) +
                   "); curl: " + curl_message;
     } else if (r.failure != Failure::none) {
@@ -717,6 +723,10 @@ void Client::complete(Session& session) {
     if (*alive) t->done(std::move(t->result));
   });
 }
+
+// A lookup that fails for want of a descriptor, memory or a thread fails at once; one that took
+// longer went out to a name server.
+constexpr double kLocalLookupMs = 20;
 
 bool Client::check_lookup(Session& session, CURL* easy, bool proxy) {
   Session::Transfer& t = *session.transfer_;
@@ -742,7 +752,7 @@ bool Client::check_lookup(Session& session, CURL* easy, bool proxy) {
     char* h = nullptr;
     if (curl_url_set(u, CURLUPART_URL, url.c_str(), CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME) ==
             CURLUE_OK &&
-        curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK) {
+        curl_url_get(u, CURLUPART_HOST, &h, CURLU_PUNYCODE) == CURLUE_OK) {  // the name curl asked
       host = h;
       curl_free(h);
     }
@@ -758,7 +768,9 @@ bool Client::check_lookup(Session& session, CURL* easy, bool proxy) {
     // `s` is only dereferenced once it is known to be still waiting for this transfer.
     if (!*alive || !active_.contains(s) || !s->transfer_ || s->transfer_->id != id) return;
     HttpResult& res = s->transfer_->result;
-    if (failed_locally(o)) {
+    // A lookup of curl's that took this long waited on a name server: it got DNS's answer, even
+    // if the prober is short of descriptors by the time it looks again.
+    if (failed_locally(o) && res.response.timings.total_ms < kLocalLookupMs) {
       res.failure = Failure::local_resource;
       res.message = "the prober's own resolver failed (looking " + host + " up again: " +
                     describe(o) + "); curl: " + res.message;

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -44,7 +45,7 @@ struct Shared {
 bool failed_locally(const LookupOutcome& o) {
   if (!o.started) return true;
   if (!o.finished || o.gai == 0) return false;
-  if (o.gai == EAI_MEMORY || o.gai == EAI_SYSTEM) return true;
+  if (o.gai == EAI_MEMORY) return true;
   return local_errno(o.os_errno) || local_errno(o.socket_errno);
 }
 
@@ -52,8 +53,9 @@ std::string describe(const LookupOutcome& o) {
   if (!o.started) return std::string("no thread could be started for it: ") + std::strerror(o.os_errno);
   if (!o.finished) return "no answer yet (it went out to a name server)";
   if (o.gai == 0) return "it resolves now";
-  std::string text = o.gai == EAI_SYSTEM ? std::string("System error: ") + std::strerror(o.os_errno)
-                                         : std::string(::gai_strerror(o.gai));
+  std::string text = o.gai == EAI_SYSTEM && o.os_errno != 0
+                         ? std::string("System error: ") + std::strerror(o.os_errno)
+                         : std::string(::gai_strerror(o.gai));
   if (o.gai != EAI_SYSTEM && local_errno(o.os_errno)) text += std::string(" (") + std::strerror(o.os_errno) + ")";
   if (o.socket_errno != 0)
     text += std::string("; the prober could not open a socket: ") + std::strerror(o.socket_errno);
@@ -82,11 +84,12 @@ bool LookupChecks::check(const std::string& host, int family, Done done) {
     it->second->waiters.push_back(std::move(done));
     return true;
   }
-  if (pending_.size() >= kMaxLookups) return false;
+  // Threads, not pending checks: one given up on (patience) may still wait for its name server.
+  if (pending_.size() >= kMaxLookups || running_->load() >= static_cast<int>(kMaxLookups))
+    return false;
 
-  static std::uint64_t next_id = 0;
   auto p = std::make_shared<Pending>(io_);
-  p->id = ++next_id;
+  p->id = ++next_id_;
   p->waiters.push_back(std::move(done));
   pending_.emplace(key, p);
   {
@@ -111,7 +114,8 @@ bool LookupChecks::check(const std::string& host, int family, Done done) {
   });
 
   try {
-    std::thread([shared = p->shared, host, family] {
+    running_->fetch_add(1);
+    std::thread([shared = p->shared, running = running_, host, family] {
       addrinfo hints{};
       hints.ai_family = family;
       hints.ai_socktype = SOCK_STREAM;
@@ -129,8 +133,10 @@ bool LookupChecks::check(const std::string& host, int family, Done done) {
       std::lock_guard lock(shared->m);
       if (shared->io != nullptr) boost::asio::post(*shared->io, [d = shared->deliver, o] { d(o); });
       shared->guard.reset();
+      running->fetch_sub(1);
     }).detach();
   } catch (const std::system_error& e) {  // no thread (EAGAIN): the prober's own limit
+    running_->fetch_sub(1);
     LookupOutcome o;
     o.started = false;
     o.os_errno = e.code().value();

@@ -8,7 +8,9 @@
 // Threading: a LookupChecks belongs to the thread that runs its io_context; check() and the
 // destructor are called there, and every `done` runs there (posted).
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,11 +32,10 @@ struct LookupOutcome {
   int socket_errno = 0;
 };
 
-// True when the lookup failed in the prober's own host: EAI_MEMORY or EAI_SYSTEM (a system
-// call of this host failed), a failure with errno EMFILE/ENFILE/ENOMEM/ENOBUFS, a failure
-// while the prober could not open a socket for want of those, or no thread to look it up. A
-// lookup that resolves, or fails in DNS (EAI_NONAME, EAI_AGAIN, EAI_FAIL...), or took too long
-// to tell, is not local.
+// True when the lookup failed in the prober's own host: EAI_MEMORY, a failure with errno
+// EMFILE/ENFILE/ENOMEM/ENOBUFS, a failure while the prober could not open a socket for want of
+// those, or no thread to look it up. A lookup that resolves, or fails in DNS (EAI_NONAME,
+// EAI_AGAIN, EAI_FAIL...), or took too long to tell, is not local.
 bool failed_locally(const LookupOutcome& o);
 
 // "Name or service not known", "System error (Too many open files)", "resolves now", ...
@@ -53,9 +54,10 @@ class LookupChecks {
 
   using Done = std::function<void(LookupOutcome)>;
   // Looks host up (family AF_UNSPEC, AF_INET or AF_INET6) and calls done from a handler on
-  // the io_context (never from inside check). Checks of the same host and family in flight share one lookup; at most
-  // kMaxLookups distinct ones run at once — beyond that, returns false and does nothing (the
-  // failure is then DNS's by default).
+  // the io_context (never from inside check). Checks of the same host and family in flight
+  // share one lookup; at most kMaxLookups lookup threads run at once (one given up on may still
+  // wait for a name server) — beyond that, returns false and does nothing (the failure is
+  // then DNS's).
   bool check(const std::string& host, int family, Done done);
 
   static constexpr std::size_t kMaxLookups = 16;
@@ -67,6 +69,8 @@ class LookupChecks {
   boost::asio::io_context& io_;
   std::chrono::milliseconds patience_;
   std::map<std::pair<std::string, int>, std::shared_ptr<Pending>> pending_;
+  std::uint64_t next_id_ = 0;
+  std::shared_ptr<std::atomic<int>> running_ = std::make_shared<std::atomic<int>>(0);  // threads
   std::shared_ptr<bool> alive_;
 };
 

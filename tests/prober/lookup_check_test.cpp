@@ -13,6 +13,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/fd_exhaustion.hpp"
+
 namespace {
 
 using prober::transport::describe;
@@ -32,22 +34,7 @@ LookupOutcome gai(int code, int err) {
 // at most 63 bytes): getaddrinfo fails with EAI_NONAME at once, without network traffic.
 std::string unresolvable() { return std::string(64, 'a') + ".test"; }
 
-// Takes every free file descriptor while it lives (the prober out of file descriptors).
-class FdExhaustion {
- public:
-  FdExhaustion() {
-    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fds_.push_back(fd);
-    error_ = errno;
-  }
-  ~FdExhaustion() {
-    for (int fd : fds_) ::close(fd);
-  }
-  int error() const { return error_; }
-
- private:
-  std::vector<int> fds_;
-  int error_ = 0;
-};
+using testing_support::FdExhaustion;
 
 TEST(LookupOutcome, TheProbersOwnShortageIsLocal) {
   EXPECT_TRUE(failed_locally(gai(EAI_MEMORY, 0)));
@@ -65,8 +52,8 @@ TEST(LookupOutcome, TheProbersOwnShortageIsLocal) {
   EXPECT_THAT(describe(gai(EAI_NONAME, EMFILE)), HasSubstr("Too many open files"));
   EXPECT_THAT(describe(gai(EAI_SYSTEM, EMFILE)), HasSubstr("Too many open files"));
   // glibc out of descriptors, warm: EAI_SYSTEM with errno EINVAL — the socket probe tells.
-  EXPECT_TRUE(failed_locally(gai(EAI_SYSTEM, EINVAL)));
-  LookupOutcome no_socket = gai(EAI_AGAIN, EINVAL);
+  EXPECT_FALSE(failed_locally(gai(EAI_SYSTEM, EINVAL)));
+  LookupOutcome no_socket = gai(EAI_SYSTEM, EINVAL);
   no_socket.socket_errno = EMFILE;
   EXPECT_TRUE(failed_locally(no_socket));
   EXPECT_THAT(describe(no_socket), HasSubstr("could not open a socket: Too many open files"));
@@ -86,6 +73,7 @@ TEST(LookupOutcome, WhatDnsSaysIsNotLocal) {
   EXPECT_FALSE(failed_locally(slow));
   EXPECT_THAT(describe(gai(EAI_NONAME, 0)), HasSubstr("not known"));
   EXPECT_EQ(describe(gai(0, 0)), "it resolves now");
+  EXPECT_EQ(describe(gai(EAI_SYSTEM, 0)), "System error");  // not "System error: Success"
   EXPECT_THAT(describe(slow), HasSubstr("name server"));
 }
 
@@ -118,11 +106,10 @@ TEST_F(Lookups, AnImpossibleNameIsDnssNotOurs) {
   EXPECT_EQ(o->socket_errno, 0);
 }
 
-// What glibc answers when the process has no file descriptor left, and that the check keeps
-// the errno that tells it apart from a name that does not exist. (A name of valid form: the
-// impossible one is refused before glibc needs a descriptor. With none left, no query can
-// leave: no socket can be opened; the patience is long enough that the lookup finishes while
-// the descriptors are still taken.)
+// With no file descriptor left, a lookup fails in the prober, whatever glibc's code and errno
+// say (a name of impossible form even: glibc refuses it before it would need a descriptor, and
+// the socket probe tells). No query can leave: nothing can be opened. The patience is long
+// enough that the lookup finishes while the descriptors are still taken.
 TEST(LookupsOutOfFileDescriptors, AreTheProbersOwnFailure) {
   boost::asio::io_context io;
   LookupChecks checks(io, std::chrono::seconds(30));
@@ -134,7 +121,7 @@ TEST(LookupsOutOfFileDescriptors, AreTheProbersOwnFailure) {
   {
     FdExhaustion full;
     ASSERT_EQ(full.error(), EMFILE);
-    ASSERT_TRUE(checks.check("shop.prober-test.invalid", AF_UNSPEC, [&](LookupOutcome o) { out = o; }));
+    ASSERT_TRUE(checks.check(unresolvable(), AF_UNSPEC, [&](LookupOutcome o) { out = o; }));
     io.restart();
     io.run();
   }

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/fd_exhaustion.hpp"
 #include "tests/support/proc.hpp"
 
 namespace {
@@ -367,20 +368,15 @@ TEST_F(Transport, OutOfFileDescriptorsANameLookupIsTheProbersFailure) {
     std::optional<HttpResult> out;
     Session s;
     {
-      std::vector<int> fds;
-      for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fds.push_back(fd);
-      ASSERT_EQ(errno, EMFILE);
-      for (int i = 0; i < spare && !fds.empty(); ++i) {
-        ::close(fds.back());
-        fds.pop_back();
-      }
+      testing_support::FdExhaustion full;
+      ASSERT_EQ(full.error(), EMFILE);
+      full.release(spare);
       client_.start(s, [&] {
         HttpRequest req = get("/ok");
         req.url = unresolvable_url(server_->url(), "/ok");
         return req;
       }(), [&](HttpResult r) { out = std::move(r); });
       run_loop();
-      for (int fd : fds) ::close(fd);
     }
     ASSERT_TRUE(out) << spare;
     EXPECT_EQ(out->failure, Failure::local_resource) << spare << ": " << out->message;
@@ -388,6 +384,23 @@ TEST_F(Transport, OutOfFileDescriptorsANameLookupIsTheProbersFailure) {
   }
   Session after;
   EXPECT_EQ(perform(after, get("/ok")).response.status, 200);
+}
+
+// A location's path is its configuration: a proxy from the environment is not used (it would
+// measure another path, silently).
+TEST_F(Transport, AProxyFromTheEnvironmentIsNotUsed) {
+  struct Env {
+    Env() {
+      for (const char* v : {"http_proxy", "HTTPS_PROXY", "ALL_PROXY"}) ::setenv(v, "http://127.0.0.1:1", 1);
+    }
+    ~Env() {
+      for (const char* v : {"http_proxy", "HTTPS_PROXY", "ALL_PROXY"}) ::unsetenv(v);
+    }
+  } env;
+  Session s;
+  HttpResult r = perform(s, get("/ok"));
+  EXPECT_EQ(r.failure, Failure::none) << r.message;
+  EXPECT_EQ(r.response.status, 200);
 }
 
 TEST_F(Transport, DestroyingASessionMidFlightAbortsWithoutCallback) {

@@ -77,6 +77,8 @@ Output run(const std::vector<std::string>& argv_in, const std::map<std::string, 
     ::dup2(n, 0);
     ::dup2(o, 1);
     ::dup2(e, 2);
+    for (int fd : {n, o, e})  // only 0, 1 and 2 go to the program (it may count its descriptors)
+      if (fd > 2) ::close(fd);
     ::execve(av[0], av.data(), ev.data());
     ::_exit(127);
   }
