@@ -450,7 +450,8 @@ class Suite:
             write_journeys(d, n, k, lambda i, s: ng.url)
             out = os.path.join(self.tmp, f"throughput-{n}.json")
             c0 = ng.cpu()
-            p = self.prober(["run", "--once", "--json", out, d], stdout=subprocess.DEVNULL)
+            p = self.prober(["run", "--once", "--threads", self.a.threads, "--json", out, d],
+                            stdout=subprocess.DEVNULL)
             p.sample_cpu()
             p.wait(self.a.prober_timeout)
             prober_ng_cpu = ng.cpu() - c0
@@ -472,7 +473,8 @@ class Suite:
             ratio = rate / wrk["rps"]
             note = "" if counts["bad"] == counts["invalid"] == 0 else \
                 f" ({counts['bad']} bad, {counts['invalid']} invalid: read late)"
-            self.table.add(f"throughput @{n}", "steps/s (status + JSON check)" + note,
+            self.table.add(f"throughput @{n}",
+                           f"steps/s (status + JSON check; --threads {self.a.threads})" + note,
                            fmt(rate), f"wrk {fmt(wrk['rps'])} req/s", f"{ratio:.2f}", ">= 0.50",
                            ratio >= 0.5 and counts["bad"] == 0)
             per_k = cpu / steps * 1000
@@ -768,6 +770,8 @@ def main():
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", "build-bench/bench-results.md"),
                     help="where the markdown table goes")
     ap.add_argument("--inflight", type=int, nargs="+", default=[64, 256, 1024])
+    ap.add_argument("--threads", default="auto",
+                    help="the prober's event loops in the throughput scenario (wrk uses 2 threads)")
     ap.add_argument("--wrk-seconds", type=int, default=5)
     ap.add_argument("--throughput-seconds", type=float, default=3.0,
                     help="size each prober run to last this long at wrk's rate")

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 #include <utility>  // before Boost 1.74 asio coroutine headers (they use std::exchange)
 
 #include <unistd.h>
@@ -54,6 +55,8 @@ commands:
       --junit FILE       write JUnit XML (with --once or --duration)
       --log-format F     text (default) or json
       --no-live          no live view even on a terminal
+      --threads N|auto   event loops that run the journeys, one thread each (default: the
+                         config's [scheduler] threads, else 1; auto: one per CPU)
   check PATHS...         load and lint journeys; list static coverage gaps; exit 2 on errors
       --cujs FILE        CUJ catalog: also list CUJs with no journey, warn on unknown CUJs
   report PATHS...        SLIs, error budgets, burn rates, funnels, latency percentiles and
@@ -113,6 +116,7 @@ struct OnceOptions {
   std::optional<std::string> json_path;
   std::optional<std::string> junit_path;
   std::chrono::milliseconds lag_tolerance = engine::SchedulerOptions{}.lag_tolerance;
+  std::size_t threads = 1;  // event loops; run k goes to loop k % threads
 };
 
 // Runs every journey once, concurrently, and reports. Returns the exit code.
@@ -130,23 +134,35 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
     }
   }
   std::vector<record::RunResult> results(selected.size());
-  {
-    // The client's kept connections hold file descriptors: it is gone before the outputs are
-    // written (a prober at its descriptor limit could not write them, and lose the results).
+  // Each event loop on its thread with its own client: loop k runs runs k, k + n, k + 2n, ...
+  // Its client's kept connections hold file descriptors: it is gone before the outputs are
+  // written (a prober at its descriptor limit could not write them, and lose the results).
+  const std::size_t loops = std::clamp<std::size_t>(opt.threads, 1, std::max<std::size_t>(selected.size(), 1));
+  std::vector<std::exception_ptr> errors(loops);
+  auto run_share = [&](std::size_t k) {
     boost::asio::io_context io;
     transport::Client client(io);
-    for (std::size_t i = 0; i < selected.size(); ++i) {
+    for (std::size_t i = k; i < selected.size(); i += loops) {
       auto control = std::make_shared<engine::RunControl>();
       control->lag_tolerance = opt.lag_tolerance;
       boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second,
                                                     engine::new_run_id(), control),
-                            [&results, i](std::exception_ptr e, record::RunResult r) {
-                              if (e) std::rethrow_exception(e);  // a bug: let it surface
+                            [&results, &errors, i, k](std::exception_ptr e, record::RunResult r) {
+                              if (e && !errors[k]) errors[k] = e;  // a bug: surfaced below
                               results[i] = std::move(r);
                             });
     }
     io.run();
+  };
+  if (loops == 1) {
+    run_share(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (std::size_t k = 0; k < loops; ++k) threads.emplace_back(run_share, k);
+    for (auto& t : threads) t.join();
   }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
 
   sinks::print_table(std::cout, results, ::isatty(STDOUT_FILENO) == 1);
   std::cout.flush();
@@ -177,6 +193,23 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
 
 }  // namespace
 
+// --threads N|auto: the event loops that run journeys ([scheduler] threads).
+std::size_t threads_arg(const Args& a) {
+  const std::string v = *a.get("threads");
+  if (v == "auto") return engine::auto_threads();
+  std::size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != v.size() || n < 1 || n > engine::kMaxThreads)
+    throw UsageError("--threads must be auto or 1 to " + std::to_string(engine::kMaxThreads) +
+                     ", not '" + v + "'");
+  return static_cast<std::size_t>(n);
+}
+
 std::chrono::nanoseconds duration_arg(const Args& a, const std::string& name) {
   std::string err;
   auto d = journeys::parse_duration(*a.get(name), &err);
@@ -186,7 +219,7 @@ std::chrono::nanoseconds duration_arg(const Args& a, const std::string& name) {
 
 int cmd_run(const std::vector<std::string>& argv) {
   Args a = parse_args(argv, {"json", "junit", "location", "config", "duration", "interval", "log-format",
-                             "data-dir"},
+                             "data-dir", "threads"},
                       {"once", "no-live"});
   if (a.positional.empty()) throw UsageError("run: give at least one journey file or folder");
   if (auto f = a.get("log-format"); f && *f != "text" && *f != "json")
@@ -199,12 +232,14 @@ int cmd_run(const std::vector<std::string>& argv) {
       engine::Config cfg = a.get("config") ? engine::load_config(*a.get("config")) : engine::Config{};
       opt.locations = engine::select_locations(cfg, a.get("location").value_or(""));
       opt.lag_tolerance = cfg.scheduler.lag_tolerance;
+      opt.threads = cfg.scheduler.threads;
       if (a.get("data-dir") && cfg.sinks.sqlite.enabled)
         opt.store_path = sinks::sqlite_path(cfg.sinks, *a.get("data-dir"));
     } catch (const journeys::LoadError& e) {
       print_diagnostics(e.diagnostics());
       return kExitUsage;
     }
+    if (a.get("threads")) opt.threads = threads_arg(a);
     auto set = load(a.positional);
     if (!set) return kExitUsage;
     opt.json_path = a.get("json");
@@ -224,6 +259,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   d.junit_path = a.get("junit");
   d.log_format = a.get("log-format");
   d.live = !a.has("no-live");
+  if (a.get("threads")) d.threads = threads_arg(a);
   return run_daemon(d);
 }
 

@@ -18,6 +18,7 @@
 #include "prober/engine/live_view.hpp"
 #include "prober/engine/log.hpp"
 #include "prober/engine/scheduler.hpp"
+#include "prober/engine/workers.hpp"
 #include "prober/record/recorder.hpp"
 #include "prober/sinks/prometheus.hpp"
 #include "prober/sinks/push_sink.hpp"
@@ -195,10 +196,17 @@ int run_daemon(const DaemonOptions& o) {
     recorder.add_missed_slot(j, l);
   };
   engine::Scheduler scheduler(io, client, plan.config.scheduler, hooks);
+  const std::size_t threads = o.threads.value_or(plan.config.scheduler.threads);
+  std::unique_ptr<engine::Workers> workers;  // stopped before the scheduler goes
+  if (threads > 1) {
+    workers = std::make_unique<engine::Workers>(threads, plan.config.scheduler.stall_threshold);
+    scheduler.set_workers(workers.get());
+  }
   scheduler.set_plan(plan.journeys, plan.locations, o.interval_override);
   log.info("started", {{"journeys", static_cast<long long>(plan.journeys.size())},
                        {"locations", static_cast<long long>(plan.locations.size())},
-                       {"pairs", static_cast<long long>(scheduler.pairs())}});
+                       {"pairs", static_cast<long long>(scheduler.pairs())},
+                       {"threads", static_cast<long long>(threads)}});
   for (const auto& loc : plan.locations) log.info("location", {{"name", loc.name}});
   if (store) log.info("store", {{"path", store->path()}});
 

@@ -10,6 +10,11 @@
 
 #include "journeys/toml_read.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -53,7 +58,7 @@ const std::vector<std::string_view> kTopKeys = {"location",  "data_dir",  "log_f
 const std::vector<std::string_view> kMaintenanceKeys = {"title",    "start",     "end",
                                                         "journeys", "locations", "policy"};
 const std::vector<std::string_view> kSchedulerKeys = {"late_threshold", "jitter", "grace",
-                                                      "stall_threshold", "lag_tolerance"};
+                                                      "stall_threshold", "lag_tolerance", "threads"};
 const std::vector<std::string_view> kLocationKeys = {
     "source_address", "interface", "proxy", "resolve", "ip_version", "headers", "labels"};
 // The keys that make a location need a NetProfile.
@@ -321,6 +326,16 @@ void ConfigLoader::load_scheduler(const toml::node& n, SchedulerOptions& s) {
   read("grace", s.grace, false);
   read("stall_threshold", s.stall_threshold, false);
   read("lag_tolerance", s.lag_tolerance, false);
+  if (const toml::node* v = t->get("threads")) {
+    if (const auto* text = v->as_string(); text && text->get() == "auto") {
+      s.threads = auto_threads();
+    } else if (const auto* i = v->as_integer(); i && i->get() >= 1 && i->get() <= kMaxThreads) {
+      s.threads = static_cast<std::size_t>(i->get());
+    } else {
+      d_.error(*v, "'threads' must be \"auto\" (one per CPU) or 1 to " + std::to_string(kMaxThreads) +
+                       ", not " + scalar_text(*v));
+    }
+  }
 }
 
 // A duration written as a string ("250ms"). The scheduler counts in milliseconds, so a
@@ -1012,6 +1027,15 @@ bool MaintenanceWindow::covers(const std::string& journey, const std::string& lo
     return false;
   return locations.empty() ||
          std::find(locations.begin(), locations.end(), location) != locations.end();
+}
+
+std::size_t auto_threads() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  long n = 0;
+  if (::sched_getaffinity(0, sizeof set, &set) == 0) n = CPU_COUNT(&set);
+  if (n <= 0) n = static_cast<long>(std::thread::hardware_concurrency());
+  return static_cast<std::size_t>(std::clamp<long>(n, 1, kMaxThreads));
 }
 
 Config load_config_string(const std::string& text, const std::string& file_name) {

@@ -4,6 +4,8 @@
 // "local" with the host's network defaults.
 
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +26,11 @@ inline constexpr std::chrono::milliseconds kDefaultLagTolerance{50};
 inline constexpr std::chrono::milliseconds kDefaultLagTolerance{5};
 #endif
 
+// The most event loops `threads` may ask for, and what "auto" means: one per CPU this
+// process may run on (at most kMaxThreads).
+inline constexpr std::int64_t kMaxThreads = 64;
+std::size_t auto_threads();
+
 struct SchedulerOptions {
   // A run that starts later than its slot by more than this is recorded as invalid
   // (late_start): the prober, not the target, was slow.
@@ -39,6 +46,10 @@ struct SchedulerOptions {
   // A step whose answer waited longer than this in the kernel before the prober read it (the
   // loop was busy) is invalid (loop_stall): its measured time is partly the prober's own.
   std::chrono::milliseconds lag_tolerance{kDefaultLagTolerance};
+  // Event loops that run the journeys, one thread each (engine::Workers). 1: the scheduler's
+  // own loop runs them. More uses more cores for thousands of steps a second; a pair always
+  // runs on the same loop. Read at start (a SIGHUP does not change it).
+  std::size_t threads = 1;
 };
 
 // A declared maintenance window: runs that start inside it are marked with its title. With

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "prober/engine/runner.hpp"
+#include "prober/engine/workers.hpp"
 
 namespace prober::engine {
 
@@ -65,6 +66,7 @@ std::uint64_t stable_hash(const std::string& journey, const std::string& locatio
 struct Scheduler::Pair {
   explicit Pair(boost::asio::io_context& io) : timer(io) {}
   std::string key;
+  std::uint64_t hash = 0;  // stable_hash(journey, location): its phase and its worker loop
   journeys::JourneyPtr journey;
   std::shared_ptr<const Location> location;
   nanoseconds interval{};
@@ -107,8 +109,9 @@ void Scheduler::set_plan(const std::vector<journeys::JourneyPtr>& journeys,
         continue;
       std::string key = j->name + '\0' + loc.name;
       const nanoseconds interval = interval_override.count() > 0 ? interval_override : j->interval;
-      const nanoseconds phase{static_cast<long long>(stable_hash(j->name, loc.name) %
-                                                     static_cast<std::uint64_t>(interval.count()))};
+      const std::uint64_t hash = stable_hash(j->name, loc.name);
+      const nanoseconds phase{
+          static_cast<long long>(hash % static_cast<std::uint64_t>(interval.count()))};
       std::shared_ptr<Pair> p;
       if (auto it = pairs_.find(key); it != pairs_.end()) {
         p = it->second;
@@ -116,6 +119,7 @@ void Scheduler::set_plan(const std::vector<journeys::JourneyPtr>& journeys,
       } else {
         p = std::make_shared<Pair>(io_);
         p->key = key;
+        p->hash = hash;
       }
       const bool retime = p->interval != interval || p->phase != phase;
       p->journey = j;
@@ -199,6 +203,10 @@ void Scheduler::launch(const std::shared_ptr<Pair>& p, SysClock::time_point) {
   running_.insert(p);
   ++in_flight_;
   ++stats_.runs_started;
+  if (workers_ != nullptr) {
+    launch_on_worker(p);
+    return;
+  }
   // The completion handler holds the journey and location: they outlive the coroutine even if
   // a reload replaces them meanwhile.
   boost::asio::co_spawn(
@@ -217,6 +225,55 @@ void Scheduler::launch(const std::shared_ptr<Pair>& p, SysClock::time_point) {
           run = synthesize(*journey, loc->name, record::Reason::internal, what);
         }
         finished(p, std::move(run));
+      });
+}
+
+namespace {
+
+// The run as the worker loop did it, and whether that loop stalled meanwhile.
+struct WorkerRun {
+  record::RunResult run;
+  std::string error;     // the run threw (a bug): what
+  double stall_ms = 0;   // > 0: its loop stalled while it was in flight
+};
+
+boost::asio::awaitable<WorkerRun> run_on(Workers::Loop& loop, journeys::JourneyPtr journey,
+                                         std::shared_ptr<const Location> location,
+                                         std::shared_ptr<RunControl> control) {
+  WorkerRun out;
+  const std::uint64_t stalls_before = loop.stalls();
+  try {
+    out.run = co_await run_journey(loop.client, journey, *location, new_run_id(), control);
+  } catch (const std::exception& e) {
+    out.error = e.what();
+  } catch (...) {
+    out.error = "unexpected error";
+  }
+  if (loop.stalls() != stalls_before) out.stall_ms = loop.last_stall_ms();
+  co_return out;
+}
+
+}  // namespace
+
+// The pair's run on its worker loop. Everything the worker side holds is moved into what it
+// posts back: the pair (and its timer, of this loop) is never released on the worker's thread.
+void Scheduler::launch_on_worker(const std::shared_ptr<Pair>& p) {
+  Workers::Loop& loop = workers_->loop(static_cast<std::size_t>(p->hash % workers_->size()));
+  boost::asio::co_spawn(
+      loop.io, run_on(loop, p->journey, p->location, p->control),
+      [this, p, alive = alive_](std::exception_ptr e, WorkerRun done) mutable {
+        if (e) done.error = "unexpected error";
+        boost::asio::post(io_, [this, p = std::move(p), alive = std::move(alive),
+                                done = std::move(done)]() mutable {
+          if (!*alive) return;
+          if (!done.error.empty())
+            done.run = synthesize(*p->journey, p->location->name, record::Reason::internal, done.error);
+          if (done.stall_ms > 0) {
+            p->tainted = true;
+            p->stall_ms = std::max(p->stall_ms, done.stall_ms);
+          }
+          finished(p, std::move(done.run));
+        });
       });
 }
 
@@ -253,9 +310,20 @@ void Scheduler::tick() {
     const double ms = std::chrono::duration<double, std::milli>(late).count();
     ++stats_.stalls;
     stats_.loop_stall_max_ms = std::max(stats_.loop_stall_max_ms, ms);
-    for (const auto& p : running_) {
-      p->tainted = true;
-      p->stall_ms = std::max(p->stall_ms, ms);
+    // With worker loops, runs are measured there and judged by their own loop's stalls; a
+    // stall of this one only delays slots (late_start) and results.
+    if (workers_ == nullptr) {
+      for (const auto& p : running_) {
+        p->tainted = true;
+        p->stall_ms = std::max(p->stall_ms, ms);
+      }
+    }
+  }
+  if (workers_ != nullptr) {
+    for (std::size_t i = 0; i < workers_->size(); ++i) {
+      Workers::Loop& loop = workers_->loop(i);
+      stats_.stalls += loop.take_stall_count();
+      stats_.loop_stall_max_ms = std::max(stats_.loop_stall_max_ms, loop.take_stall_max_ms());
     }
   }
   if (stopping_) return;
@@ -279,8 +347,15 @@ void Scheduler::stop(milliseconds grace, std::function<void()> done) {
   grace_timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;
     // Out of patience: cancel what is left; each completes as invalid (cancelled).
-    for (const auto& p : running_)
-      if (p->control) p->control->cancel();
+    for (const auto& p : running_) {
+      if (!p->control) continue;
+      if (workers_ == nullptr) {
+        p->control->cancel();
+      } else {  // on the run's own loop
+        Workers::Loop& loop = workers_->loop(static_cast<std::size_t>(p->hash % workers_->size()));
+        boost::asio::post(loop.io, [control = p->control] { control->cancel(); });
+      }
+    }
   });
 }
 

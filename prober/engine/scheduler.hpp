@@ -11,8 +11,10 @@
 //    invalid (late_start). The prober is overloaded; sending more would distort more.
 //  * A 100 ms ticker watches the loop: when it fires later than stall_threshold, every run in
 //    flight is marked, and its result recorded as invalid (loop_stall).
+//  * With worker loops (set_workers), runs go to them instead — a pair always to the same
+//    one — and each run is judged by its own loop's stalls (Workers); results come back here.
 //
-// Threading: everything on the io_context's thread.
+// Threading: everything on the io_context's thread (the workers' side is posted to them).
 
 #include <chrono>
 #include <cstdint>
@@ -36,6 +38,7 @@
 namespace prober::engine {
 
 class RunControl;
+class Workers;
 
 struct SchedulerStats {
   std::uint64_t runs_started = 0;
@@ -72,6 +75,10 @@ class Scheduler {
                 const std::vector<Location>& locations,
                 std::chrono::nanoseconds interval_override = {});
 
+  // Runs go to these loops from now on (nullptr: on this io_context, with `client`). They must
+  // outlive the scheduler's runs: stop() the scheduler and let it finish first.
+  void set_workers(Workers* workers) { workers_ = workers; }
+
   // Stops scheduling; runs in flight get `grace`, then are cancelled (recorded invalid). Calls
   // done once nothing is in flight.
   void stop(std::chrono::milliseconds grace, std::function<void()> done);
@@ -86,11 +93,13 @@ class Scheduler {
   void fire(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point slot);
   void launch(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point slot);
   void finished(const std::shared_ptr<Pair>& p, record::RunResult run);
+  void launch_on_worker(const std::shared_ptr<Pair>& p);
   void tick();
   void maybe_done();
 
   boost::asio::io_context& io_;
   transport::Client& client_;
+  Workers* workers_ = nullptr;
   SchedulerOptions options_;
   Hooks hooks_;
   std::map<std::string, std::shared_ptr<Pair>> pairs_;  // key: journey "\0" location

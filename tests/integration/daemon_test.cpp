@@ -178,6 +178,69 @@ TEST(Daemon, AThousandJourneysInFlightAtOnceWithExactCounts) {
   EXPECT_EQ(stopped[0]["runs"].get<std::size_t>(), runs["runs"].size());
 }
 
+// [scheduler] threads = 3: runs go to three worker loops; every run is counted once, the
+// target sees exactly the prober's runs, a pair never overlaps itself.
+TEST(Daemon, WorkerLoopsRunEveryJourneyWithExactCounts) {
+  TempDir tmp;
+  Server bad({badserver(), "--port", "0", "--log", tmp.path() + "/target.log"});
+  constexpr int kJourneys = 300;
+  for (int i = 0; i < kJourneys; ++i)
+    tmp.write("j/j" + std::to_string(i) + ".toml",
+              journey("w-" + std::to_string(i), bad.url() + "/slow?ms=700&j=" + std::to_string(i)));
+  const std::string config = tmp.write("prober.toml", "data_dir = \"" + tmp.path() +
+                                                          "/data\"\n[scheduler]\nthreads = 3\n");
+  const std::string out = tmp.path() + "/runs.json";
+  Daemon d({"run", tmp.path() + "/j", "--config", config, "--interval", "1s", "--duration",
+            "2500ms", "--no-live", "--log-format", "json", "--json", out});
+  ASSERT_EQ(d.finish(60s), 0) << d.err.substr(0, 4000);
+  ASSERT_EQ(log_lines(d.err, "started").at(0)["threads"], 3);
+  json runs = json::parse(testing_support::read_file(out));
+  const auto log = read_log(tmp.path() + "/target.log");
+  std::size_t good = 0, invalid = 0;
+  std::map<std::string, std::vector<double>> starts;
+  for (const auto& r : runs["runs"]) {
+    if (r["result"] == "good") ++good;
+    if (r["result"] == "invalid") {
+      ++invalid;
+      EXPECT_EQ(r["reason"], "loop_stall") << r.dump();
+    }
+  }
+  for (const auto& l : log) starts[l["path"].get<std::string>().substr(0, 40)].push_back(l["t_ms"]);
+  EXPECT_EQ(good + invalid, runs["runs"].size()) << "no run bad";
+  EXPECT_GE(good, runs["runs"].size() * 9 / 10) << invalid << " invalid";
+  EXPECT_GE(runs["runs"].size(), static_cast<std::size_t>(kJourneys * 2));
+  EXPECT_EQ(log.size(), runs["runs"].size()) << "the target saw exactly the prober's runs";
+  auto stopped = log_lines(d.err, "stopped");
+  ASSERT_EQ(stopped.size(), 1u);
+  EXPECT_EQ(stopped[0]["runs"].get<std::size_t>(), runs["runs"].size());
+  EXPECT_EQ(stopped[0]["good"].get<std::size_t>(), good);
+}
+
+// On worker loops too, runs still in flight when the grace period ends are cancelled on their
+// own loop and recorded invalid (cancelled), never bad, and the prober stops promptly.
+TEST(Daemon, WorkerLoopsCancelRunsPastTheGrace) {
+  TempDir tmp;
+  Server bad({badserver(), "--port", "0"});
+  for (int i = 0; i < 20; ++i)
+    tmp.write("j/n" + std::to_string(i) + ".toml",
+              journey("never-" + std::to_string(i), bad.url() + "/never?j=" + std::to_string(i), "",
+                      "60s", "30s"));
+  const std::string config = tmp.write(
+      "prober.toml", "data_dir = \"" + tmp.path() + "/data\"\n[scheduler]\nthreads = 2\ngrace = \"300ms\"\n");
+  const std::string out = tmp.path() + "/runs.json";
+  const auto t0 = std::chrono::steady_clock::now();
+  Daemon d({"run", tmp.path() + "/j", "--config", config, "--interval", "1s", "--duration", "1200ms",
+            "--no-live", "--log-format", "json", "--json", out});
+  ASSERT_EQ(d.finish(30s), 0) << d.err.substr(0, 4000);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+  json runs = json::parse(testing_support::read_file(out));
+  ASSERT_EQ(runs["runs"].size(), 20u) << runs.dump(2).substr(0, 2000);
+  for (const auto& r : runs["runs"]) {
+    EXPECT_EQ(r["result"], "invalid") << r.dump(2);
+    EXPECT_EQ(r["reason"], "cancelled") << r.dump(2);
+  }
+}
+
 TEST(Daemon, SighupReloadsAtomicallyAndRejectsABadConfig) {
   TempDir tmp;
   Server bad({badserver(), "--port", "0", "--log", tmp.path() + "/target.log"});

@@ -3,6 +3,9 @@
 // select_locations picks what --location asks for.
 #include "prober/engine/config.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -64,6 +67,7 @@ jitter = "1.5s"
 grace = "30s"
 stall_threshold = "100ms"
 lag_tolerance = "2ms"
+threads = 3
 
 [locations.edge-b]
 source_address = "127.0.0.3"
@@ -127,6 +131,7 @@ token = { env = "PROBER_TEST_TOKEN" }
   EXPECT_EQ(c.scheduler.grace, 30s);
   EXPECT_EQ(c.scheduler.stall_threshold, 100ms);
   EXPECT_EQ(c.scheduler.lag_tolerance, 2ms);
+  EXPECT_EQ(c.scheduler.threads, 3u);
 
   // File order, not key order.
   ASSERT_EQ(c.locations.size(), 5u);
@@ -193,7 +198,7 @@ token = { env = "PROBER_TEST_TOKEN" }
   EXPECT_EQ(vm.queue_samples, 1000u);
   EXPECT_EQ(vm.spill_dir, "spill/vm");
   EXPECT_EQ(vm.spill_bytes, 64u << 20);
-  EXPECT_EQ(vm.pos.line, 39);
+  EXPECT_EQ(vm.pos.line, 40);
   const sinks::PushSinkConfig& influx = c.sinks.push[1];
   EXPECT_EQ(influx.kind, sinks::PushKind::influx_v1);
   EXPECT_EQ(influx.database, "prober");
@@ -226,8 +231,18 @@ TEST(Config, EmptyFileGivesTheDefaults) {
   EXPECT_EQ(c.scheduler.grace, defaults.scheduler.grace);
   EXPECT_EQ(c.scheduler.stall_threshold, defaults.scheduler.stall_threshold);
   EXPECT_EQ(c.scheduler.lag_tolerance, prober::engine::kDefaultLagTolerance);
+  EXPECT_EQ(c.scheduler.threads, 1u);
   EXPECT_EQ(defaults.scheduler.late_threshold, 1s);
   EXPECT_EQ(defaults.scheduler.grace, 10s);
+}
+
+TEST(Config, ThreadsAutoIsOnePerCpuThisProcessMayUse) {
+  const auto c = prober::engine::load_config_string("[scheduler]\nthreads = \"auto\"\n", "p.toml");
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  EXPECT_EQ(c.scheduler.threads, static_cast<std::size_t>(std::min(CPU_COUNT(&set), 64)));
+  EXPECT_EQ(prober::engine::auto_threads(), c.scheduler.threads);
 }
 
 TEST(Config, SmallValues) {
@@ -324,6 +339,15 @@ std::vector<ErrorCase> error_cases() {
       {"zero_duration",
        "[scheduler]\nstall_threshold = \"0s\"\n",
        {"p.toml:2:19: scheduler: 'stall_threshold' must be greater than 0"}},
+      {"threads_zero",
+       "[scheduler]\nthreads = 0\n",
+       {"p.toml:2:11: scheduler: 'threads' must be \"auto\" (one per CPU) or 1 to 64, not 0"}},
+      {"threads_word",
+       "[scheduler]\nthreads = \"many\"\n",
+       {"p.toml:2:11: scheduler: 'threads' must be \"auto\" (one per CPU) or 1 to 64, not 'many'"}},
+      {"threads_too_many",
+       "[scheduler]\nthreads = 65\n",
+       {"p.toml:2:11: scheduler: 'threads' must be \"auto\" (one per CPU) or 1 to 64, not 65"}},
       {"lag_tolerance_below_1ms",
        "[scheduler]\nlag_tolerance = \"500us\"\n",
        {"p.toml:2:17: scheduler: 'lag_tolerance' must be at least 1ms, not 500us"}},
