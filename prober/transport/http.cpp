@@ -9,6 +9,7 @@
 #include <optional>
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <string_view>
 #include <ctime>
 #include <utility>
@@ -254,10 +255,27 @@ struct Client::Socket {
   int want = 0;  // CURL_POLL_IN / OUT / INOUT
   bool timestamps = false;  // opened by SocketCallbacks::open, with SO_TIMESTAMPNS on
   CURL* easy = nullptr;     // the transfer that last asked to watch it
+  MultiShard* shard = nullptr;  // the multi handle whose connection it is
   bool connected = false;   // its first write wake (the connect's completion) was seen
   bool reading = false;
   bool writing = false;
   bool released = false;
+};
+
+// One curl multi handle and its timer (see Client::shards_).
+struct MultiShard {
+  MultiShard(Client* c, boost::asio::io_context& io) : client(c), timer(io) {}
+  Client* client;
+  CURLM* multi = nullptr;
+  // curl's one timeout. Re-arming an Asio timer costs a timerfd_settime whenever it becomes
+  // the earliest; curl moves its timeout on almost every call. So the timer only ever moves
+  // earlier: `due` is what curl asked for last, `armed` when `timer` fires; a timer that
+  // fires before `due` re-arms for it instead of calling curl.
+  boost::asio::steady_timer timer;
+  std::optional<std::chrono::steady_clock::time_point> due;
+  std::optional<std::chrono::steady_clock::time_point> armed;
+  bool zero_timer_pending = false;  // curl asks for "0 ms" once per added handle: post once
+  std::size_t in_flight = 0;        // sessions with a transfer on it
 };
 
 // curl's socket open and close, so that the client knows which fds stay valid until it is
@@ -305,24 +323,49 @@ struct SocketCallbacks {
 };
 
 Client::Client(boost::asio::io_context& io)
-    : io_(io), timer_(io), lookups_(std::make_unique<LookupChecks>(io)),
-      alive_(std::make_shared<bool>(true)) {
+    : io_(io), lookups_(std::make_unique<LookupChecks>(io)), alive_(std::make_shared<bool>(true)) {
   ensure_curl_global();
-  multi_ = curl_multi_init();
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &Client::on_socket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &Client::on_timer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
   // curl's default connection cache holds 4 connections per transfer in flight at the moment
   // one ends: after a burst, as the last transfers finish, it closes nearly all, and the next
   // burst pays new connects that a real client keeping its connections would not. Keep up to
   // half the file descriptors idle instead; servers close what they no longer want, and curl
   // drops a connection that died or idled past CURLOPT_MAXAGE_CONN (118 s).
   rlimit files{};
-  long keep = 1024;
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
-    keep = static_cast<long>(std::clamp<rlim_t>(files.rlim_cur / 2, 64, 1 << 20));
-  curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, keep);
+    max_connects_ = static_cast<long>(std::clamp<rlim_t>(files.rlim_cur / 2, 64, 1 << 20));
+  add_shard();  // the first now: a client that cannot get its timer fails here, not mid-run
+}
+
+MultiShard& Client::add_shard() {
+  auto sh = std::make_unique<MultiShard>(this, io_);
+  sh->multi = curl_multi_init();
+  if (sh->multi == nullptr) throw std::bad_alloc();
+  curl_multi_setopt(sh->multi, CURLMOPT_SOCKETFUNCTION, &Client::on_socket);
+  curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh.get());
+  curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, &Client::on_timer);
+  curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh.get());
+  curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, max_connects_);
+  shards_.push_back(std::move(sh));
+  return *shards_.back();
+}
+
+MultiShard& Client::pick_shard() {
+  MultiShard* best = nullptr;
+  for (auto& sh : shards_)
+    if (best == nullptr || sh->in_flight < best->in_flight) best = sh.get();
+  if (best->in_flight < kMaxShardTransfers) return *best;
+  try {
+    return add_shard();
+  } catch (const std::exception&) {
+    return *best;  // no memory for another: the busiest-but-one still works
+  }
+}
+
+void Client::leave(Session& session) {
+  active_.erase(&session);
+  session.client_ = nullptr;
+  if (session.shard_ != nullptr && session.shard_owner_ == this && session.shard_->in_flight > 0)
+    --session.shard_->in_flight;
 }
 
 Client::~Client() {
@@ -335,23 +378,21 @@ Client::~Client() {
     s->sd.release();
   }
   sockets_.clear();
-  curl_multi_cleanup(multi_);
+  for (auto& sh : shards_) curl_multi_cleanup(sh->multi);
 }
 
 void Client::abort(Session& session) {
   if (session.client_ != this) return;
-  curl_multi_remove_handle(multi_, session.easy_);
+  curl_multi_remove_handle(session.shard_->multi, session.easy_);
   session.transfer_.reset();
-  session.client_ = nullptr;
-  active_.erase(&session);
+  leave(session);
 }
 
 void Client::cancel(Session& session) {
   if (session.client_ != this || !session.transfer_) return;
-  curl_multi_remove_handle(multi_, session.easy_);
+  curl_multi_remove_handle(session.shard_->multi, session.easy_);
   std::unique_ptr<Session::Transfer> t = std::move(session.transfer_);
-  session.client_ = nullptr;
-  active_.erase(&session);
+  leave(session);
   t->result.failure = Failure::cancelled;
   t->result.message = "cancelled by the prober";
   boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {
@@ -360,6 +401,23 @@ void Client::cancel(Session& session) {
 }
 
 void Client::start(Session& session, const HttpRequest& req, Done done) {
+  // Never throws: it runs inside an awaitable's initiation, where an exception is
+  // std::terminate (Boost 1.74). Whatever fails here (no memory, no descriptor for a new multi
+  // handle's timer) is the prober's own failure, reported as the step's result.
+  try {
+    start_transfer(session, req, done);
+  } catch (const std::exception& e) {
+    active_.erase(&session);  // start_transfer throws only before the session is in flight
+    HttpResult failed;
+    failed.failure = Failure::local_resource;
+    failed.message = std::string("the prober could not start the request: ") + e.what();
+    boost::asio::post(io_, [done = std::move(done), failed = std::move(failed), alive = alive_]() mutable {
+      if (*alive) done(std::move(failed));
+    });
+  }
+}
+
+void Client::start_transfer(Session& session, const HttpRequest& req, Done& done) {
   assert(!session.busy());
   if (session.easy_ == nullptr) {
     session.pool_ = pool_;
@@ -373,7 +431,6 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   t->id = ++next_transfer_;
   t->net = req.net;
   t->started_unix_ms = now_unix_ms();
-  t->done = std::move(done);
   t->max_body_bytes = req.max_body_bytes;
 
   curl_easy_setopt(e, CURLOPT_PRIVATE, &session);
@@ -462,18 +519,24 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
     if (n.ip_version == 6) curl_easy_setopt(e, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6);
   }
 
+  if (session.shard_ == nullptr || session.shard_owner_ != this) {
+    session.shard_ = &pick_shard();
+    session.shard_owner_ = this;
+  }
+  MultiShard& shard = *session.shard_;
+  active_.insert(&session);  // the last that may throw (bad_alloc): `done` is still start()'s
+  t->done = std::move(done);
   session.transfer_ = std::move(t);
   session.client_ = this;
-  active_.insert(&session);
-  CURLMcode rc = curl_multi_add_handle(multi_, e);
+  ++shard.in_flight;
+  CURLMcode rc = curl_multi_add_handle(shard.multi, e);
   if (rc != CURLM_OK) {
     HttpResult failed;
     failed.failure = Failure::internal;
     failed.message = curl_multi_strerror(rc);
     Done d = std::move(session.transfer_->done);
     session.transfer_.reset();
-    session.client_ = nullptr;
-    active_.erase(&session);
+    leave(session);
     boost::asio::post(io_, [d = std::move(d), failed = std::move(failed)]() mutable {
       d(std::move(failed));
     });
@@ -482,11 +545,12 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   // the next turn of the loop, or a burst of starts would count its own queueing as the
   // target's connect time. Safe: start() is never called from inside a curl callback
   // (completions are posted).
-  action(CURL_SOCKET_TIMEOUT, 0);
+  action(shard, CURL_SOCKET_TIMEOUT, 0);
 }
 
 int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
-  auto* self = static_cast<Client*>(clientp);
+  auto* shard = static_cast<MultiShard*>(clientp);
+  Client* self = shard->client;
   if (!*self->alive_) return 0;  // curl_multi_cleanup in ~Client: sockets are released already
   if (what == CURL_POLL_REMOVE) {
     auto it = self->sockets_.find(fd);
@@ -516,6 +580,7 @@ int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
   }
   slot->want = what;
   slot->easy = easy;
+  slot->shard = shard;
   self->arm(slot);
   return 0;
 }
@@ -555,18 +620,19 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
             note_lag(s->easy, connect_lag(s->fd), 0);
           }
         }
-        action(s->fd, ec ? CURL_CSELECT_ERR : select_flag);
+        action(*s->shard, s->fd, ec ? CURL_CSELECT_ERR : select_flag);
         if (!s->released) arm(s);
       });
 }
 
 int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
-  auto* self = static_cast<Client*>(clientp);
+  auto* shard = static_cast<MultiShard*>(clientp);
+  Client* self = shard->client;
   if (!*self->alive_) return 0;
   if (timeout_ms < 0) {  // delete the timer (a pending wait would keep io_context::run going)
-    self->due_.reset();
-    self->armed_.reset();
-    self->timer_.cancel();
+    shard->due.reset();
+    shard->armed.reset();
+    shard->timer.cancel();
     return 0;
   }
   if (timeout_ms == 0) {
@@ -574,35 +640,35 @@ int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
     // re-entering curl from inside its own callback), posted rather than a 0 ms timer (two
     // timerfd_settime calls per request otherwise). One post serves every such call until it
     // runs. It replaces the previous timeout; curl sets the next one when it runs.
-    self->due_.reset();
-    if (self->zero_timer_pending_) return 0;
-    self->zero_timer_pending_ = true;
-    boost::asio::post(self->io_, [self, alive = self->alive_] {
+    shard->due.reset();
+    if (shard->zero_timer_pending) return 0;
+    shard->zero_timer_pending = true;
+    boost::asio::post(self->io_, [self, shard, alive = self->alive_] {
       if (!*alive) return;
-      self->zero_timer_pending_ = false;
-      self->action(CURL_SOCKET_TIMEOUT, 0);
+      shard->zero_timer_pending = false;
+      self->action(*shard, CURL_SOCKET_TIMEOUT, 0);
     });
     return 0;
   }
   const auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  self->due_ = at;
-  if (!self->armed_ || at < *self->armed_) self->arm_timer(at);
+  shard->due = at;
+  if (!shard->armed || at < *shard->armed) self->arm_timer(*shard, at);
   return 0;
 }
 
-void Client::arm_timer(std::chrono::steady_clock::time_point at) {
-  armed_ = at;
-  timer_.expires_at(at);  // cancels the wait for the later time, if any
-  timer_.async_wait([this, alive = alive_](const boost::system::error_code& ec) {
+void Client::arm_timer(MultiShard& shard, std::chrono::steady_clock::time_point at) {
+  shard.armed = at;
+  shard.timer.expires_at(at);  // cancels the wait for the later time, if any
+  shard.timer.async_wait([this, &shard, alive = alive_](const boost::system::error_code& ec) {
     if (ec || !*alive) return;  // re-armed (operation_aborted) or the client is gone
-    armed_.reset();
-    if (!due_) return;  // curl deleted its timeout meanwhile
-    if (*due_ > std::chrono::steady_clock::now()) {  // curl moved it later: wait on
-      arm_timer(*due_);
+    shard.armed.reset();
+    if (!shard.due) return;  // curl deleted its timeout meanwhile
+    if (*shard.due > std::chrono::steady_clock::now()) {  // curl moved it later: wait on
+      arm_timer(shard, *shard.due);
       return;
     }
-    due_.reset();
-    action(CURL_SOCKET_TIMEOUT, 0);
+    shard.due.reset();
+    action(shard, CURL_SOCKET_TIMEOUT, 0);
   });
 }
 
@@ -618,21 +684,21 @@ void Client::note_lag(CURL* easy, double lag_ms, double arrived_unix_ms) {
   session->transfer_->lag_ms = std::max(session->transfer_->lag_ms, lag_ms);
 }
 
-void Client::action(int fd, int events) {
+void Client::action(MultiShard& shard, int fd, int events) {
   int running = 0;
-  curl_multi_socket_action(multi_, fd, events, &running);
-  collect_done();
+  curl_multi_socket_action(shard.multi, fd, events, &running);
+  collect_done(shard);
 }
 
-void Client::collect_done() {
+void Client::collect_done(MultiShard& shard) {
   int queued = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+  while (CURLMsg* msg = curl_multi_info_read(shard.multi, &queued)) {
     if (msg->msg != CURLMSG_DONE) continue;
     CURL* e = msg->easy_handle;
     const CURLcode code = msg->data.result;
     Session* session = nullptr;
     curl_easy_getinfo(e, CURLINFO_PRIVATE, reinterpret_cast<char**>(&session));
-    curl_multi_remove_handle(multi_, e);
+    curl_multi_remove_handle(shard.multi, e);
     if (session == nullptr || !session->transfer_) continue;
     Session::Transfer* t = session->transfer_.get();
 
@@ -716,8 +782,7 @@ void Client::collect_done() {
 
 void Client::complete(Session& session) {
   std::unique_ptr<Session::Transfer> t = std::move(session.transfer_);
-  session.client_ = nullptr;
-  active_.erase(&session);
+  leave(session);
   // Never call back from here: we may be inside a loop over curl's messages.
   boost::asio::post(io_, [t = std::move(t), alive = alive_]() mutable {
     if (*alive) t->done(std::move(t->result));

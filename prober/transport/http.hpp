@@ -83,6 +83,7 @@ struct HttpResult {
 
 class Client;
 class LookupChecks;
+struct MultiShard;
 
 // Idle curl easy handles, reused across runs: a fresh handle page-faults tens of KiB of
 // buffers on its first transfer, which at a burst of hundreds of starts shows up as the
@@ -118,6 +119,10 @@ class Session {
   CURL* easy_ = nullptr;  // from pool_, on the first request
   std::shared_ptr<EasyPool> pool_;
   Client* client_ = nullptr;  // set while a transfer is in flight
+  // The curl multi handle its transfers go to (a run keeps to one: its connections are there),
+  // and the client it belongs to.
+  MultiShard* shard_ = nullptr;
+  const Client* shard_owner_ = nullptr;
   std::unique_ptr<Transfer> transfer_;
 };
 
@@ -150,24 +155,36 @@ class Client {
   void cancel(Session& session);
 
   std::size_t in_flight() const { return active_.size(); }
+  std::size_t multi_handles() const { return shards_.size(); }
+
+  // Transfers in flight per curl multi handle before another handle is opened.
+  static constexpr std::size_t kMaxShardTransfers = 64;
   boost::asio::io_context& io() { return io_; }
 
  private:
   friend class Session;
   struct Socket;
 
+  // clientp: the MultiShard.
   static int on_socket(CURL* easy, int fd, int what, void* clientp, void* socketp);
   static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
   friend struct SocketCallbacks;  // curl's open/close socket callbacks (types from curl.h)
-  void arm_timer(std::chrono::steady_clock::time_point at);
+  void arm_timer(MultiShard& shard, std::chrono::steady_clock::time_point at);
   void arm(const std::shared_ptr<Socket>& s);
   void arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
                      int wait_type, int select_flag);
-  void action(int fd, int events);
+  void action(MultiShard& shard, int fd, int events);
   // Into easy's transfer, if it still has one and the data (arrived_unix_ms > 0) is not older
   // than the transfer.
   void note_lag(CURL* easy, double lag_ms, double arrived_unix_ms);
-  void collect_done();
+  void collect_done(MultiShard& shard);
+  // The multi handle for a session's first transfer: the least busy, or a new one when every
+  // one has kMaxShardTransfers in flight.
+  MultiShard& pick_shard();
+  MultiShard& add_shard();  // throws std::bad_alloc, or system_error (no timer: EMFILE)
+  void start_transfer(Session& session, const HttpRequest& req, Done& done);
+  // The session leaves the transfers in flight (its completion is posted, or never comes).
+  void leave(Session& session);
   // After curl could not resolve a host: unless it is plain that the prober could not even
   // start a lookup, looks the host up again (LookupChecks) to tell a local failure (invalid)
   // from DNS's (bad). True when the session now waits for that check; false when its result
@@ -178,15 +195,12 @@ class Client {
   void abort(Session& session);
 
   boost::asio::io_context& io_;
-  CURLM* multi_ = nullptr;
-  // curl's one timeout. Re-arming an Asio timer costs a timerfd_settime whenever it becomes
-  // the earliest; curl moves its timeout on almost every call. So the timer only ever moves
-  // earlier: `due_` is what curl asked for last, `armed_` when timer_ fires; a timer that
-  // fires before `due_` re-arms for it instead of calling curl.
-  boost::asio::steady_timer timer_;
-  std::optional<std::chrono::steady_clock::time_point> due_;
-  std::optional<std::chrono::steady_clock::time_point> armed_;
-  bool zero_timer_pending_ = false;  // curl asks for "0 ms" once per added handle: post once
+  // curl multi handles, each with its own connection cache. curl 7.88 looks for a connection
+  // to reuse by walking every connection to the host in its cache: with a thousand in flight
+  // to one host that walk was a third of the prober's CPU. Up to kMaxShardTransfers transfers
+  // per handle keep it short.
+  std::vector<std::unique_ptr<MultiShard>> shards_;
+  long max_connects_ = 1024;  // CURLMOPT_MAXCONNECTS of each
   std::shared_ptr<EasyPool> pool_ = std::make_shared<EasyPool>();
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   // Sockets curl opened through on_open_socket: curl closes them through on_close_socket, so

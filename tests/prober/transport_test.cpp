@@ -197,6 +197,9 @@ TEST_F(Transport, ManyConcurrentTransfersAllComplete) {
     });
   }
   EXPECT_EQ(client_.in_flight(), static_cast<std::size_t>(kN));
+  // At most kMaxShardTransfers per curl multi handle (curl walks a handle's whole connection
+  // cache for each request): 200 in flight need 4.
+  EXPECT_EQ(client_.multi_handles(), (kN + Client::kMaxShardTransfers - 1) / Client::kMaxShardTransfers);
   run_loop();
   EXPECT_EQ(done, kN);
   EXPECT_EQ(ok, kN);
