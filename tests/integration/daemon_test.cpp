@@ -2,12 +2,14 @@
 // phase spread, 1,000 journeys in flight with exact counts, signals, locations, fidelity.
 // Every fact is checked from the target's own request log, not only from the prober.
 
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 #include <ctime>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -50,6 +52,14 @@ std::string journey(const std::string& name, const std::string& url, const std::
   return "name = \"" + name + "\"\ninterval = \"" + interval + "\"\ntimeout = \"" + timeout +
          "\"\n" + extra +
          "\n[[steps]]\nname = \"get\"\nrequest = { url = \"" + url + "\" }\nexpect = { status = 200 }\n";
+}
+
+// n journey files dir/<prefix><i>.toml, journey "<prefix><i>" getting url_of(i).
+void write_journeys(const TempDir& tmp, const std::string& dir, const std::string& prefix, int n,
+                    const std::function<std::string(int)>& url_of) {
+  for (int i = 0; i < n; ++i)
+    tmp.write(dir + "/" + prefix + std::to_string(i) + ".toml",
+              journey(prefix + std::to_string(i), url_of(i)));
 }
 
 // The prober as a background child, with stdout and stderr captured.
@@ -117,9 +127,8 @@ TEST(Daemon, SpreadsFirstStartsAcrossTheIntervalByAStableHash) {
   TempDir tmp;
   Server bad({badserver(), "--port", "0", "--log", tmp.path() + "/target.log"});
   constexpr int kJourneys = 200;
-  for (int i = 0; i < kJourneys; ++i)
-    tmp.write("j/j" + std::to_string(i) + ".toml",
-              journey("spread-" + std::to_string(i), bad.url() + "/ok?j=" + std::to_string(i)));
+  write_journeys(tmp, "j", "spread-", kJourneys,
+                 [&](int i) { return bad.url() + "/ok?j=" + std::to_string(i); });
   Daemon d({"run", tmp.path() + "/j", "--interval", "2s", "--duration", "2200ms", "--no-live",
             "--log-format", "json"});
   ASSERT_EQ(d.finish(), 0) << d.err;
@@ -145,9 +154,8 @@ TEST(Daemon, AThousandJourneysInFlightAtOnceWithExactCounts) {
   TempDir tmp;
   Server bad({badserver(), "--port", "0", "--log", tmp.path() + "/target.log"});
   constexpr int kJourneys = 1000;
-  for (int i = 0; i < kJourneys; ++i)
-    tmp.write("j/j" + std::to_string(i) + ".toml",
-              journey("many-" + std::to_string(i), bad.url() + "/slow?ms=1900&j=" + std::to_string(i)));
+  write_journeys(tmp, "j", "many-", kJourneys,
+                 [&](int i) { return bad.url() + "/slow?ms=1900&j=" + std::to_string(i); });
   const std::string out = tmp.path() + "/runs.json";
   // Each run takes 1.9 s of a 2 s interval: about 950 in flight at any moment.
   Daemon d({"run", tmp.path() + "/j", "--interval", "2s", "--duration", "4500ms", "--no-live",
@@ -184,9 +192,8 @@ TEST(Daemon, WorkerLoopsRunEveryJourneyWithExactCounts) {
   TempDir tmp;
   Server bad({badserver(), "--port", "0", "--log", tmp.path() + "/target.log"});
   constexpr int kJourneys = 300;
-  for (int i = 0; i < kJourneys; ++i)
-    tmp.write("j/j" + std::to_string(i) + ".toml",
-              journey("w-" + std::to_string(i), bad.url() + "/slow?ms=700&j=" + std::to_string(i)));
+  write_journeys(tmp, "j", "w-", kJourneys,
+                 [&](int i) { return bad.url() + "/slow?ms=700&j=" + std::to_string(i); });
   const std::string config = tmp.write("prober.toml", "data_dir = \"" + tmp.path() +
                                                           "/data\"\n[scheduler]\nthreads = 3\n");
   const std::string out = tmp.path() + "/runs.json";
@@ -205,7 +212,11 @@ TEST(Daemon, WorkerLoopsRunEveryJourneyWithExactCounts) {
       EXPECT_EQ(r["reason"], "loop_stall") << r.dump();
     }
   }
-  for (const auto& l : log) starts[l["path"].get<std::string>().substr(0, 40)].push_back(l["t_ms"]);
+  for (const auto& l : log) starts[l["path"].get<std::string>()].push_back(l["t_ms"]);
+  for (auto& [path, ts] : starts) {  // one path per pair: its runs never overlap (700 ms each)
+    std::sort(ts.begin(), ts.end());
+    for (std::size_t i = 1; i < ts.size(); ++i) EXPECT_GE(ts[i] - ts[i - 1], 690.0) << path;
+  }
   EXPECT_EQ(good + invalid, runs["runs"].size()) << "no run bad";
   EXPECT_GE(good, runs["runs"].size() * 9 / 10) << invalid << " invalid";
   EXPECT_GE(runs["runs"].size(), static_cast<std::size_t>(kJourneys * 2));
