@@ -140,25 +140,35 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
   const std::size_t loops = std::clamp<std::size_t>(opt.threads, 1, std::max<std::size_t>(selected.size(), 1));
   std::vector<std::exception_ptr> errors(loops);
   auto run_share = [&](std::size_t k) {
-    boost::asio::io_context io;
-    transport::Client client(io);
-    for (std::size_t i = k; i < selected.size(); i += loops) {
-      auto control = std::make_shared<engine::RunControl>();
-      control->lag_tolerance = opt.lag_tolerance;
-      boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second,
-                                                    engine::new_run_id(), control),
-                            [&results, &errors, i, k](std::exception_ptr e, record::RunResult r) {
-                              if (e && !errors[k]) errors[k] = e;  // a bug: surfaced below
-                              results[i] = std::move(r);
-                            });
+    try {
+      boost::asio::io_context io;
+      transport::Client client(io, loops);
+      for (std::size_t i = k; i < selected.size(); i += loops) {
+        auto control = std::make_shared<engine::RunControl>();
+        control->lag_tolerance = opt.lag_tolerance;
+        boost::asio::co_spawn(io, engine::run_journey(client, selected[i].first, *selected[i].second,
+                                                      engine::new_run_id(), control),
+                              [&results, &errors, i, k](std::exception_ptr e, record::RunResult r) {
+                                if (e && !errors[k]) errors[k] = e;  // a bug: surfaced below
+                                results[i] = std::move(r);
+                              });
+      }
+      io.run();
+    } catch (...) {  // on a thread of its own: surfaced below, as with one loop
+      if (!errors[k]) errors[k] = std::current_exception();
     }
-    io.run();
   };
   if (loops == 1) {
     run_share(0);
   } else {
     std::vector<std::thread> threads;
-    for (std::size_t k = 0; k < loops; ++k) threads.emplace_back(run_share, k);
+    threads.reserve(loops);
+    try {
+      for (std::size_t k = 0; k < loops; ++k) threads.emplace_back(run_share, k);
+    } catch (...) {  // no thread for the next share: finish those started, then fail
+      for (auto& t : threads) t.join();
+      throw;
+    }
     for (auto& t : threads) t.join();
   }
   for (const auto& e : errors)

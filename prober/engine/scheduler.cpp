@@ -194,7 +194,7 @@ void Scheduler::fire(const std::shared_ptr<Pair>& p, SysClock::time_point due) {
   arm(p);
 }
 
-void Scheduler::launch(const std::shared_ptr<Pair>& p, SysClock::time_point) {
+void Scheduler::launch(const std::shared_ptr<Pair>& p, SysClock::time_point due) {
   p->running = true;
   p->tainted = false;
   p->stall_ms = 0;
@@ -204,7 +204,7 @@ void Scheduler::launch(const std::shared_ptr<Pair>& p, SysClock::time_point) {
   ++in_flight_;
   ++stats_.runs_started;
   if (workers_ != nullptr) {
-    launch_on_worker(p);
+    launch_on_worker(p, due);
     return;
   }
   // The completion handler holds the journey and location: they outlive the coroutine even if
@@ -235,12 +235,21 @@ struct WorkerRun {
   record::RunResult run;
   std::string error;     // the run threw (a bug): what
   double stall_ms = 0;   // > 0: its loop stalled while it was in flight
+  double late_ms = 0;    // > 0: not run, its loop reached it this late (past late_threshold)
 };
 
+// A busy worker loop starts runs late while the scheduler's loop stays idle: the slot is
+// judged again where the run would start, as the scheduler judges it in one-loop mode.
 boost::asio::awaitable<WorkerRun> run_on(Workers::Loop& loop, journeys::JourneyPtr journey,
                                          std::shared_ptr<const Location> location,
-                                         std::shared_ptr<RunControl> control) {
+                                         std::shared_ptr<RunControl> control,
+                                         SysClock::time_point due, milliseconds late_threshold) {
   WorkerRun out;
+  const auto late = SysClock::now() - due;
+  if (late > late_threshold) {
+    out.late_ms = std::chrono::duration<double, std::milli>(late).count();
+    co_return out;
+  }
   const std::uint64_t stalls_before = loop.stalls();
   try {
     out.run = co_await run_journey(loop.client, journey, *location, new_run_id(), control);
@@ -257,17 +266,32 @@ boost::asio::awaitable<WorkerRun> run_on(Workers::Loop& loop, journeys::JourneyP
 
 // The pair's run on its worker loop. Everything the worker side holds is moved into what it
 // posts back: the pair (and its timer, of this loop) is never released on the worker's thread.
-void Scheduler::launch_on_worker(const std::shared_ptr<Pair>& p) {
-  Workers::Loop& loop = workers_->loop(static_cast<std::size_t>(p->hash % workers_->size()));
+Workers::Loop& Scheduler::loop_of(const Pair& p) {
+  // The high half of the hash: FNV-1a's low bits follow the names' last characters' low bits.
+  return workers_->loop(static_cast<std::size_t>((p.hash >> 32) % workers_->size()));
+}
+
+void Scheduler::launch_on_worker(const std::shared_ptr<Pair>& p, SysClock::time_point due) {
+  Workers::Loop& loop = loop_of(*p);
   boost::asio::co_spawn(
-      loop.io, run_on(loop, p->journey, p->location, p->control),
-      [this, p, alive = alive_](std::exception_ptr e, WorkerRun done) mutable {
+      loop.io, run_on(loop, p->journey, p->location, p->control, due, options_.late_threshold),
+      [this, main = &io_, p, journey = p->journey, loc = p->location, alive = alive_,
+       threshold = options_.late_threshold](std::exception_ptr e, WorkerRun done) mutable {
         if (e) done.error = "unexpected error";
-        boost::asio::post(io_, [this, p = std::move(p), alive = std::move(alive),
-                                done = std::move(done)]() mutable {
+        boost::asio::post(*main, [this, p = std::move(p), journey = std::move(journey),
+                                  loc = std::move(loc), alive = std::move(alive), threshold,
+                                  done = std::move(done)]() mutable {
           if (!*alive) return;
-          if (!done.error.empty())
-            done.run = synthesize(*p->journey, p->location->name, record::Reason::internal, done.error);
+          if (done.late_ms > 0) {
+            ++stats_.late_starts;
+            done.run = synthesize(*journey, loc->name, record::Reason::late_start,
+                                  "not run: its event loop reached the slot " +
+                                      std::to_string(static_cast<long long>(done.late_ms)) +
+                                      " ms late (threshold " + std::to_string(threshold.count()) +
+                                      " ms); the prober is overloaded");
+          } else if (!done.error.empty()) {
+            done.run = synthesize(*journey, loc->name, record::Reason::internal, done.error);
+          }
           if (done.stall_ms > 0) {
             p->tainted = true;
             p->stall_ms = std::max(p->stall_ms, done.stall_ms);
@@ -319,13 +343,7 @@ void Scheduler::tick() {
       }
     }
   }
-  if (workers_ != nullptr) {
-    for (std::size_t i = 0; i < workers_->size(); ++i) {
-      Workers::Loop& loop = workers_->loop(i);
-      stats_.stalls += loop.take_stall_count();
-      stats_.loop_stall_max_ms = std::max(stats_.loop_stall_max_ms, loop.take_stall_max_ms());
-    }
-  }
+  fold_worker_stalls();
   if (stopping_) return;
   next_tick_ = now + milliseconds(100);
   ticker_.expires_at(next_tick_);
@@ -352,15 +370,24 @@ void Scheduler::stop(milliseconds grace, std::function<void()> done) {
       if (workers_ == nullptr) {
         p->control->cancel();
       } else {  // on the run's own loop
-        Workers::Loop& loop = workers_->loop(static_cast<std::size_t>(p->hash % workers_->size()));
-        boost::asio::post(loop.io, [control = p->control] { control->cancel(); });
+        boost::asio::post(loop_of(*p).io, [control = p->control] { control->cancel(); });
       }
     }
   });
 }
 
+void Scheduler::fold_worker_stalls() {
+  if (workers_ == nullptr) return;
+  for (std::size_t i = 0; i < workers_->size(); ++i) {
+    Workers::Loop& loop = workers_->loop(i);
+    stats_.stalls += loop.take_stall_count();
+    stats_.loop_stall_max_ms = std::max(stats_.loop_stall_max_ms, loop.take_stall_max_ms());
+  }
+}
+
 void Scheduler::maybe_done() {
   if (!stopping_ || in_flight_ != 0 || !done_) return;
+  fold_worker_stalls();  // the ticker is off since stop(): stalls of the grace period too
   grace_timer_.cancel();
   boost::asio::post(io_, std::exchange(done_, nullptr));
 }

@@ -31,6 +31,7 @@
 #include "journeys/model.hpp"
 #include "prober/engine/config.hpp"
 #include "prober/engine/location.hpp"
+#include "prober/engine/workers.hpp"
 #include "prober/record/event.hpp"
 #include "prober/record/recorder.hpp"
 #include "prober/transport/http.hpp"
@@ -38,7 +39,6 @@
 namespace prober::engine {
 
 class RunControl;
-class Workers;
 
 struct SchedulerStats {
   std::uint64_t runs_started = 0;
@@ -93,8 +93,10 @@ class Scheduler {
   void fire(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point slot);
   void launch(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point slot);
   void finished(const std::shared_ptr<Pair>& p, record::RunResult run);
-  void launch_on_worker(const std::shared_ptr<Pair>& p);
+  void launch_on_worker(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point due);
+  Workers::Loop& loop_of(const Pair& p);  // the worker loop a pair always runs on
   void tick();
+  void fold_worker_stalls();  // the worker loops' stall figures into stats_
   void maybe_done();
 
   boost::asio::io_context& io_;

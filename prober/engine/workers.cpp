@@ -1,10 +1,13 @@
 #include "prober/engine/workers.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <exception>
 
 namespace prober::engine {
 
-Workers::Loop::Loop(std::chrono::milliseconds stall_threshold) : stall_threshold_(stall_threshold) {}
+Workers::Loop::Loop(std::chrono::milliseconds stall_threshold, std::size_t loops)
+    : client(io, loops), stall_threshold_(stall_threshold) {}
 
 void Workers::Loop::tick() {
   const auto now = std::chrono::steady_clock::now();
@@ -27,8 +30,18 @@ void Workers::Loop::tick() {
 
 Workers::Workers(std::size_t n, std::chrono::milliseconds stall_threshold) {
   n = std::max<std::size_t>(n, 1);
+  loops_.reserve(n);
+  try {
+    start(n, stall_threshold);
+  } catch (...) {
+    stop();
+    throw;
+  }
+}
+
+void Workers::start(std::size_t n, std::chrono::milliseconds stall_threshold) {
   for (std::size_t i = 0; i < n; ++i) {
-    auto loop = std::make_unique<Loop>(stall_threshold);
+    auto loop = std::make_unique<Loop>(stall_threshold, n);
     loop->guard_.emplace(loop->io.get_executor());
     loop->next_tick_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
     loop->ticker_.expires_at(loop->next_tick_);
@@ -36,7 +49,18 @@ Workers::Workers(std::size_t n, std::chrono::milliseconds stall_threshold) {
     loop->ticker_.async_wait([l](const boost::system::error_code& ec) {
       if (!ec) l->tick();
     });
-    loop->thread_ = std::thread([l] { l->io.run(); });
+    loop->thread_ = std::thread([l, i] {
+      for (;;) {
+        try {
+          l->io.run();
+          return;
+        } catch (const std::exception& e) {  // a handler threw: say so, and go on
+          std::fprintf(stderr, "prober: internal error on event loop %zu: %s\n", i, e.what());
+        } catch (...) {
+          std::fprintf(stderr, "prober: internal error on event loop %zu\n", i);
+        }
+      }
+    });
     loops_.push_back(std::move(loop));
   }
 }

@@ -34,9 +34,10 @@ class Workers {
  public:
   class Loop {
    public:
-    explicit Loop(std::chrono::milliseconds stall_threshold);
+    // `loops`: how many there are (their clients share the idle-connection budget).
+    Loop(std::chrono::milliseconds stall_threshold, std::size_t loops);
     boost::asio::io_context io;
-    transport::Client client{io};
+    transport::Client client;
     // Stalls of this loop so far (its own thread only), and the longest.
     std::uint64_t stalls() const { return stalls_; }
     double last_stall_ms() const { return last_stall_ms_; }
@@ -58,7 +59,9 @@ class Workers {
     std::thread thread_;
   };
 
-  // n >= 1 loops, each running on its own thread from now on.
+  // n >= 1 loops, each running on its own thread from now on. A handler that throws on a
+  // loop (a bug) is reported on stderr and the loop goes on. Throws (having stopped what it
+  // started) when a loop or its thread cannot be made.
   Workers(std::size_t n, std::chrono::milliseconds stall_threshold);
   // stop()
   ~Workers();
@@ -73,6 +76,7 @@ class Workers {
   Loop& loop(std::size_t i) { return *loops_[i % loops_.size()]; }
 
  private:
+  void start(std::size_t n, std::chrono::milliseconds stall_threshold);
   std::vector<std::unique_ptr<Loop>> loops_;
 };
 

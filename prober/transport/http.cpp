@@ -225,7 +225,11 @@ EasyPool::~EasyPool() {
 }
 
 CURL* EasyPool::acquire() {
-  if (idle_.empty()) return curl_easy_init();
+  if (idle_.empty()) {
+    CURL* e = curl_easy_init();
+    if (e == nullptr) throw std::bad_alloc();  // Client::start reports it (local_resource)
+    return e;
+  }
   CURL* e = idle_.back();
   idle_.pop_back();
   return e;
@@ -322,21 +326,24 @@ struct SocketCallbacks {
   }
 };
 
-Client::Client(boost::asio::io_context& io)
+Client::Client(boost::asio::io_context& io, std::size_t clients)
     : io_(io), lookups_(std::make_unique<LookupChecks>(io)), alive_(std::make_shared<bool>(true)) {
   ensure_curl_global();
   // curl's default connection cache holds 4 connections per transfer in flight at the moment
   // one ends: after a burst, as the last transfers finish, it closes nearly all, and the next
   // burst pays new connects that a real client keeping its connections would not. Keep up to
-  // half the file descriptors idle instead; servers close what they no longer want, and curl
-  // drops a connection that died or idled past CURLOPT_MAXAGE_CONN (118 s).
+  // half the file descriptors idle instead (shared by the process's `clients`); servers close
+  // what they no longer want, and curl drops a connection that died or idled past
+  // CURLOPT_MAXAGE_CONN (118 s).
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
     max_connects_ = static_cast<long>(std::clamp<rlim_t>(files.rlim_cur / 2, 64, 1 << 20));
-  add_shard();  // the first now: a client that cannot get its timer fails here, not mid-run
+  max_connects_ = std::max<long>(64, max_connects_ / static_cast<long>(std::max<std::size_t>(clients, 1)));
+  add_shard();  // the first now: a client that cannot have one fails here, not mid-run
 }
 
 MultiShard& Client::add_shard() {
+  shards_.reserve(shards_.size() + 1);  // the push_back below cannot throw (and leak `multi`)
   auto sh = std::make_unique<MultiShard>(this, io_);
   sh->multi = curl_multi_init();
   if (sh->multi == nullptr) throw std::bad_alloc();
@@ -344,8 +351,11 @@ MultiShard& Client::add_shard() {
   curl_multi_setopt(sh->multi, CURLMOPT_SOCKETDATA, sh.get());
   curl_multi_setopt(sh->multi, CURLMOPT_TIMERFUNCTION, &Client::on_timer);
   curl_multi_setopt(sh->multi, CURLMOPT_TIMERDATA, sh.get());
-  curl_multi_setopt(sh->multi, CURLMOPT_MAXCONNECTS, max_connects_);
   shards_.push_back(std::move(sh));
+  // The client's idle-connection budget, shared by its handles.
+  const long each = std::max<long>(static_cast<long>(kMaxShardTransfers),
+                                   max_connects_ / static_cast<long>(shards_.size()));
+  for (auto& h : shards_) curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, each);
   return *shards_.back();
 }
 
@@ -402,10 +412,12 @@ void Client::cancel(Session& session) {
 
 void Client::start(Session& session, const HttpRequest& req, Done done) {
   // Never throws: it runs inside an awaitable's initiation, where an exception is
-  // std::terminate (Boost 1.74). Whatever fails here (no memory, no descriptor for a new multi
-  // handle's timer) is the prober's own failure, reported as the step's result.
+  // std::terminate (Boost 1.74). What fails before the transfer is committed (no memory for
+  // a handle, a multi handle, a list) is the prober's own failure, reported as the step's
+  // result; nothing after the commit is inside the try.
+  MultiShard* shard = nullptr;
   try {
-    start_transfer(session, req, done);
+    shard = start_transfer(session, req, done);
   } catch (const std::exception& e) {
     active_.erase(&session);  // start_transfer throws only before the session is in flight
     HttpResult failed;
@@ -414,10 +426,16 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
     boost::asio::post(io_, [done = std::move(done), failed = std::move(failed), alive = alive_]() mutable {
       if (*alive) done(std::move(failed));
     });
+    return;
   }
+  // curl's clock for this transfer is running: begin now (resolve, connect) rather than on
+  // the next turn of the loop, or a burst of starts would count its own queueing as the
+  // target's connect time. Safe: start() is never called from inside a curl callback
+  // (completions are posted).
+  if (shard != nullptr) action(*shard, CURL_SOCKET_TIMEOUT, 0);
 }
 
-void Client::start_transfer(Session& session, const HttpRequest& req, Done& done) {
+MultiShard* Client::start_transfer(Session& session, const HttpRequest& req, Done& done) {
   assert(!session.busy());
   if (session.easy_ == nullptr) {
     session.pool_ = pool_;
@@ -537,15 +555,12 @@ void Client::start_transfer(Session& session, const HttpRequest& req, Done& done
     Done d = std::move(session.transfer_->done);
     session.transfer_.reset();
     leave(session);
-    boost::asio::post(io_, [d = std::move(d), failed = std::move(failed)]() mutable {
-      d(std::move(failed));
+    boost::asio::post(io_, [d = std::move(d), failed = std::move(failed), alive = alive_]() mutable {
+      if (*alive) d(std::move(failed));
     });
+    return nullptr;
   }
-  // curl's clock for this transfer is running: begin now (resolve, connect) rather than on
-  // the next turn of the loop, or a burst of starts would count its own queueing as the
-  // target's connect time. Safe: start() is never called from inside a curl callback
-  // (completions are posted).
-  action(shard, CURL_SOCKET_TIMEOUT, 0);
+  return &shard;
 }
 
 int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {

@@ -128,7 +128,9 @@ class Session {
 
 class Client {
  public:
-  explicit Client(boost::asio::io_context& io);
+  // `clients`: how many clients this process runs (one per event loop); they share its budget
+  // of idle connections (half the file descriptor limit).
+  explicit Client(boost::asio::io_context& io, std::size_t clients = 1);
   // Aborts every transfer in flight; their completions are never called.
   ~Client();
   Client(const Client&) = delete;
@@ -181,8 +183,10 @@ class Client {
   // The multi handle for a session's first transfer: the least busy, or a new one when every
   // one has kMaxShardTransfers in flight.
   MultiShard& pick_shard();
-  MultiShard& add_shard();  // throws std::bad_alloc, or system_error (no timer: EMFILE)
-  void start_transfer(Session& session, const HttpRequest& req, Done& done);
+  MultiShard& add_shard();  // throws std::bad_alloc
+  // Everything of start() up to the transfer's commit; may throw before it. The handle to act
+  // on, or nullptr when curl refused the transfer (its completion is posted).
+  MultiShard* start_transfer(Session& session, const HttpRequest& req, Done& done);
   // The session leaves the transfers in flight (its completion is posted, or never comes).
   void leave(Session& session);
   // After curl could not resolve a host: unless it is plain that the prober could not even
@@ -200,7 +204,7 @@ class Client {
   // to one host that walk was a third of the prober's CPU. Up to kMaxShardTransfers transfers
   // per handle keep it short.
   std::vector<std::unique_ptr<MultiShard>> shards_;
-  long max_connects_ = 1024;  // CURLMOPT_MAXCONNECTS of each
+  long max_connects_ = 1024;  // CURLMOPT_MAXCONNECTS of all its handles together
   std::shared_ptr<EasyPool> pool_ = std::make_shared<EasyPool>();
   std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
   // Sockets curl opened through on_open_socket: curl closes them through on_close_socket, so

@@ -408,6 +408,12 @@ TEST(RunOnceThreads, EveryRunExactlyOnceInOrder) {
 // and step 2 invalid `local_resource` (the lookup could not even start) or bad `dns` (the name
 // does not exist, looked up again). Each outcome occurs somewhere in the sweep.
 TEST(LocalShortage, OutOfFileDescriptorsIsNeverTheTargetsFailure) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizer runtime needs descriptors of its own (UBSan's vptr check tests whether
+  // memory is readable by writing it to a pipe): at these limits it reports its own failure
+  // as the prober's ("object has invalid vptr"). The unsanitized suite runs this test.
+  GTEST_SKIP() << "under ASan/UBSan the sanitizer runtime runs out of file descriptors first";
+#endif
   Server bad({badserver(), "--port", "0"});
   TempDir tmp;
   const std::string url = bad.url();

@@ -10,6 +10,7 @@
 
 #include "checks/registry.hpp"
 #include "journeys/loader.hpp"
+#include "prober/engine/workers.hpp"
 #include "tests/support/proc.hpp"
 
 namespace {
@@ -144,6 +145,64 @@ TEST_F(SchedulerTest, StopCancelsRunsThatOutlastTheGraceAsInvalid) {
   EXPECT_EQ(results_[0].steps[0].result, Result::invalid);
   EXPECT_EQ(results_[0].steps[1].result, Result::skipped);
   EXPECT_EQ(s.in_flight(), 0u);
+}
+
+// With worker loops the scheduler's own loop stays idle while a busy worker starts runs late:
+// the slot is judged again on the worker, and a run its loop reached past late_threshold is
+// not run (late_start), as on one loop. A worker stalled while runs were in flight on it
+// makes them invalid (loop_stall), judged by that loop's own ticker.
+TEST_F(SchedulerTest, AWorkerLoopReachingASlotLateDoesNotRunIt) {
+  SchedulerOptions o;
+  o.late_threshold = 50ms;
+  o.stall_threshold = 10s;
+  prober::engine::Workers workers(1, o.stall_threshold);
+  Scheduler s(io_, client_, o, hooks());
+  s.set_workers(&workers);
+  s.set_plan({make_journey("tick", url("/ok"), "100ms")}, {prober::engine::Location{}});
+  // The worker's thread is blocked 450 ms from 500 ms on; the scheduler's loop is not.
+  boost::asio::steady_timer block(workers.loop(0).io, 500ms);
+  block.async_wait([](auto) { std::this_thread::sleep_for(450ms); });
+  run_until_stopped(s, 1500ms, 2s);
+  std::size_t late = 0, good = 0;
+  for (const auto& r : results_) {
+    if (r.reason == Reason::late_start) {
+      ++late;
+      EXPECT_EQ(r.result, Result::invalid);
+      for (const auto& step : r.steps) {
+        EXPECT_EQ(step.status, 0) << "a late slot must not send anything";
+        EXPECT_THAT(step.message, testing::HasSubstr("its event loop reached the slot"));
+      }
+    } else if (r.result == Result::good) {
+      ++good;
+    }
+  }
+  EXPECT_GE(late, 1u);
+  EXPECT_GE(good, 5u);
+  EXPECT_EQ(late, s.stats().late_starts);
+  workers.stop();
+}
+
+TEST_F(SchedulerTest, AWorkerLoopStallInvalidatesItsRunsInFlight) {
+  SchedulerOptions o;
+  o.stall_threshold = 100ms;
+  o.late_threshold = 5s;
+  prober::engine::Workers workers(1, o.stall_threshold);
+  Scheduler s(io_, client_, o, hooks());
+  s.set_workers(&workers);
+  s.set_plan({make_journey("slow", url("/slow?ms=1500"), "1s")}, {prober::engine::Location{}});
+  boost::asio::steady_timer block(workers.loop(0).io, 1200ms);  // in flight then, as above
+  block.async_wait([](auto) { std::this_thread::sleep_for(400ms); });
+  run_until_stopped(s, 4500ms, 100ms);
+  bool stalled = false;
+  for (const auto& r : results_)
+    if (r.reason == Reason::loop_stall) {
+      stalled = true;
+      EXPECT_EQ(r.result, Result::invalid);
+    }
+  EXPECT_TRUE(stalled);
+  EXPECT_GE(s.stats().stalls, 1u) << "the worker's stalls are the prober's";
+  EXPECT_GE(s.stats().loop_stall_max_ms, 300.0);
+  workers.stop();
 }
 
 TEST(StableHash, IsStableAndSpreadsPhasesEvenly) {
