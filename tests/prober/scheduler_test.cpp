@@ -63,6 +63,26 @@ class SchedulerTest : public testing::Test {
     t->async_wait([t, for_how_long](auto) { std::this_thread::sleep_for(for_how_long); });
   }
 
+  // The late_start runs and the good ones. Every late run is invalid in every step, sent
+  // nothing, and says `why`.
+  std::pair<std::size_t, std::size_t> late_and_good(const std::string& why) const {
+    std::size_t late = 0, good = 0;
+    for (const auto& r : results_) {
+      if (r.reason == Reason::late_start) {
+        ++late;
+        EXPECT_EQ(r.result, Result::invalid);
+        for (const auto& step : r.steps) {
+          EXPECT_EQ(step.result, Result::invalid);
+          EXPECT_EQ(step.status, 0) << "a late slot must not send anything";
+          EXPECT_THAT(step.message, testing::HasSubstr(why));
+        }
+      } else if (r.result == Result::good) {
+        ++good;
+      }
+    }
+    return {late, good};
+  }
+
   static testing_support::Server* server_;
   boost::asio::io_context io_;
   prober::transport::Client client_{io_};
@@ -113,20 +133,7 @@ TEST_F(SchedulerTest, ASlotReachedLateIsInvalidAndSendsNothing) {
   s.set_plan({make_journey("tick", url("/ok"), "100ms")}, {prober::engine::Location{}});
   stall_loop_at(500ms, 450ms);
   run_until_stopped(s, 1500ms, 2s);
-  std::size_t late = 0, good = 0;
-  for (const auto& r : results_) {
-    if (r.reason == Reason::late_start) {
-      ++late;
-      EXPECT_EQ(r.result, Result::invalid);
-      for (const auto& step : r.steps) {
-        EXPECT_EQ(step.result, Result::invalid);
-        EXPECT_EQ(step.status, 0) << "a late slot must not send anything";
-        EXPECT_THAT(step.message, testing::HasSubstr("the prober is overloaded"));
-      }
-    } else if (r.result == Result::good) {
-      ++good;
-    }
-  }
+  const auto [late, good] = late_and_good("the prober is overloaded");
   EXPECT_GE(late, 1u);
   EXPECT_GE(good, 5u);
   EXPECT_EQ(late, s.stats().late_starts);
@@ -163,19 +170,7 @@ TEST_F(SchedulerTest, AWorkerLoopReachingASlotLateDoesNotRunIt) {
   boost::asio::steady_timer block(workers.loop(0).io, 500ms);
   block.async_wait([](auto) { std::this_thread::sleep_for(450ms); });
   run_until_stopped(s, 1500ms, 2s);
-  std::size_t late = 0, good = 0;
-  for (const auto& r : results_) {
-    if (r.reason == Reason::late_start) {
-      ++late;
-      EXPECT_EQ(r.result, Result::invalid);
-      for (const auto& step : r.steps) {
-        EXPECT_EQ(step.status, 0) << "a late slot must not send anything";
-        EXPECT_THAT(step.message, testing::HasSubstr("its event loop reached the slot"));
-      }
-    } else if (r.result == Result::good) {
-      ++good;
-    }
-  }
+  const auto [late, good] = late_and_good("its event loop reached the slot");
   EXPECT_GE(late, 1u);
   EXPECT_GE(good, 5u);
   EXPECT_EQ(late, s.stats().late_starts);
