@@ -1,6 +1,16 @@
 #include "prober/cli/args.hpp"
 
+#include <charconv>
+
 namespace prober::cli {
+
+std::optional<long long> whole_number(const std::string& text) {
+  long long n = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || text.front() == '-' || r.ec != std::errc() || r.ptr != text.data() + text.size())
+    return std::nullopt;
+  return n;
+}
 
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
                 const std::set<std::string>& flag_options) {

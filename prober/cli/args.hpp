@@ -33,4 +33,7 @@ struct Args {
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& value_options,
                 const std::set<std::string>& flag_options);
 
+// An option's value as a whole number: digits only (no sign, space or suffix), nullopt otherwise.
+std::optional<long long> whole_number(const std::string& text);
+
 }  // namespace prober::cli

@@ -207,17 +207,11 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
 std::size_t threads_arg(const Args& a) {
   const std::string v = *a.get("threads");
   if (v == "auto") return engine::auto_threads();
-  std::size_t used = 0;
-  long long n = 0;
-  try {
-    n = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != v.size() || n < 1 || n > engine::kMaxThreads)
+  const std::optional<long long> n = whole_number(v);
+  if (!n || *n < 1 || *n > engine::kMaxThreads)
     throw UsageError("--threads must be auto or 1 to " + std::to_string(engine::kMaxThreads) +
                      ", not '" + v + "'");
-  return static_cast<std::size_t>(n);
+  return static_cast<std::size_t>(*n);
 }
 
 std::chrono::nanoseconds duration_arg(const Args& a, const std::string& name) {

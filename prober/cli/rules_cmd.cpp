@@ -1,7 +1,7 @@
 // `prober rules PATHS… [--out FILE] [--quorum K] [--config FILE]`: Prometheus recording and
 // multiwindow, multi-burn-rate alert rules from the journeys' SLOs (see prober/report/rules.hpp).
 
-#include <charconv>
+#include <limits>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -25,12 +25,11 @@ void print_all(const std::vector<journeys::Diagnostic>& ds) {
 }
 
 int parse_quorum(const std::string& text) {
-  int k = 0;
-  const auto r = std::from_chars(text.data(), text.data() + text.size(), k);
-  if (text.empty() || r.ec != std::errc() || r.ptr != text.data() + text.size() || k < 1)
+  const std::optional<long long> k = whole_number(text);
+  if (!k || *k < 1 || *k > std::numeric_limits<int>::max())
     throw UsageError("--quorum: expected a whole number of locations, at least 1, not '" + text +
                      "'");
-  return k;
+  return static_cast<int>(*k);
 }
 
 }  // namespace

@@ -181,13 +181,9 @@ void Scheduler::fire(const std::shared_ptr<Pair>& p, SysClock::time_point due) {
     if (hooks_.on_missed_slot) hooks_.on_missed_slot(p->journey->name, p->location->name);
   } else if (lag > options_.late_threshold) {
     ++stats_.late_starts;
-    const auto ms = duration_cast<milliseconds>(lag).count();
     if (hooks_.on_result)
-      hooks_.on_result(synthesize(*p->journey, p->location->name, record::Reason::late_start,
-                                  "not run: the slot came " + std::to_string(ms) +
-                                      " ms late (threshold " +
-                                      std::to_string(options_.late_threshold.count()) +
-                                      " ms); the prober is overloaded"));
+      hooks_.on_result(late_start(*p->journey, p->location->name, "the slot came",
+                                  duration_cast<milliseconds>(lag)));
   } else {
     launch(p, due);
   }
@@ -264,31 +260,28 @@ boost::asio::awaitable<WorkerRun> run_on(Workers::Loop& loop, journeys::JourneyP
 
 }  // namespace
 
-// The pair's run on its worker loop. Everything the worker side holds is moved into what it
-// posts back: the pair (and its timer, of this loop) is never released on the worker's thread.
 Workers::Loop& Scheduler::loop_of(const Pair& p) {
   // The high half of the hash: FNV-1a's low bits follow the names' last characters' low bits.
   return workers_->loop(static_cast<std::size_t>((p.hash >> 32) % workers_->size()));
 }
 
+// The pair's run on its worker loop. Everything the worker side holds is moved into what it
+// posts back: the pair (and its timer, of this loop) is never released on the worker's thread.
 void Scheduler::launch_on_worker(const std::shared_ptr<Pair>& p, SysClock::time_point due) {
   Workers::Loop& loop = loop_of(*p);
   boost::asio::co_spawn(
       loop.io, run_on(loop, p->journey, p->location, p->control, due, options_.late_threshold),
-      [this, main = &io_, p, journey = p->journey, loc = p->location, alive = alive_,
-       threshold = options_.late_threshold](std::exception_ptr e, WorkerRun done) mutable {
+      [this, main = &io_, p, journey = p->journey, loc = p->location,
+       alive = alive_](std::exception_ptr e, WorkerRun done) mutable {
         if (e) done.error = "unexpected error";
         boost::asio::post(*main, [this, p = std::move(p), journey = std::move(journey),
-                                  loc = std::move(loc), alive = std::move(alive), threshold,
+                                  loc = std::move(loc), alive = std::move(alive),
                                   done = std::move(done)]() mutable {
           if (!*alive) return;
           if (done.late_ms > 0) {
             ++stats_.late_starts;
-            done.run = synthesize(*journey, loc->name, record::Reason::late_start,
-                                  "not run: its event loop reached the slot " +
-                                      std::to_string(static_cast<long long>(done.late_ms)) +
-                                      " ms late (threshold " + std::to_string(threshold.count()) +
-                                      " ms); the prober is overloaded");
+            done.run = late_start(*journey, loc->name, "its event loop reached the slot",
+                                  milliseconds(static_cast<long long>(done.late_ms)));
           } else if (!done.error.empty()) {
             done.run = synthesize(*journey, loc->name, record::Reason::internal, done.error);
           }
@@ -299,6 +292,14 @@ void Scheduler::launch_on_worker(const std::shared_ptr<Pair>& p, SysClock::time_
           finished(p, std::move(done.run));
         });
       });
+}
+
+record::RunResult Scheduler::late_start(const journeys::Journey& journey, const std::string& location,
+                                        const std::string& what, milliseconds late) const {
+  return synthesize(journey, location, record::Reason::late_start,
+                    "not run: " + what + " " + std::to_string(late.count()) + " ms late (threshold " +
+                        std::to_string(options_.late_threshold.count()) +
+                        " ms); the prober is overloaded");
 }
 
 void Scheduler::finished(const std::shared_ptr<Pair>& p, record::RunResult run) {

@@ -93,6 +93,10 @@ class Scheduler {
   void fire(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point slot);
   void launch(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point slot);
   void finished(const std::shared_ptr<Pair>& p, record::RunResult run);
+  // A slot not run because it was reached `late` ("the slot came", "its event loop reached
+  // the slot"): every step invalid, late_start.
+  record::RunResult late_start(const journeys::Journey& journey, const std::string& location,
+                               const std::string& what, std::chrono::milliseconds late) const;
   void launch_on_worker(const std::shared_ptr<Pair>& p, std::chrono::system_clock::time_point due);
   Workers::Loop& loop_of(const Pair& p);  // the worker loop a pair always runs on
   void tick();

@@ -57,9 +57,14 @@ class SchedulerTest : public testing::Test {
     ASSERT_TRUE(stopped_) << "watchdog: the scheduler did not stop";
   }
 
-  // Blocks the loop thread (as an overloaded prober would) once `after` has passed.
+  // Blocks the thread of `io` (the test's loop by default; a worker's) as an overloaded prober
+  // would, once `after` has passed.
   void stall_loop_at(std::chrono::milliseconds after, std::chrono::milliseconds for_how_long) {
-    auto t = std::make_shared<boost::asio::steady_timer>(io_, after);
+    stall_loop_at(io_, after, for_how_long);
+  }
+  static void stall_loop_at(boost::asio::io_context& io, std::chrono::milliseconds after,
+                            std::chrono::milliseconds for_how_long) {
+    auto t = std::make_shared<boost::asio::steady_timer>(io, after);
     t->async_wait([t, for_how_long](auto) { std::this_thread::sleep_for(for_how_long); });
   }
 
@@ -167,8 +172,7 @@ TEST_F(SchedulerTest, AWorkerLoopReachingASlotLateDoesNotRunIt) {
   s.set_workers(&workers);
   s.set_plan({make_journey("tick", url("/ok"), "100ms")}, {prober::engine::Location{}});
   // The worker's thread is blocked 450 ms from 500 ms on; the scheduler's loop is not.
-  boost::asio::steady_timer block(workers.loop(0).io, 500ms);
-  block.async_wait([](auto) { std::this_thread::sleep_for(450ms); });
+  stall_loop_at(workers.loop(0).io, 500ms, 450ms);
   run_until_stopped(s, 1500ms, 2s);
   const auto [late, good] = late_and_good("its event loop reached the slot");
   EXPECT_GE(late, 1u);
@@ -185,8 +189,7 @@ TEST_F(SchedulerTest, AWorkerLoopStallInvalidatesItsRunsInFlight) {
   Scheduler s(io_, client_, o, hooks());
   s.set_workers(&workers);
   s.set_plan({make_journey("slow", url("/slow?ms=1500"), "1s")}, {prober::engine::Location{}});
-  boost::asio::steady_timer block(workers.loop(0).io, 1200ms);  // in flight then, as above
-  block.async_wait([](auto) { std::this_thread::sleep_for(400ms); });
+  stall_loop_at(workers.loop(0).io, 1200ms, 400ms);  // in flight then, as above
   run_until_stopped(s, 4500ms, 100ms);
   bool stalled = false;
   for (const auto& r : results_)
