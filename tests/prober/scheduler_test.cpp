@@ -171,8 +171,10 @@ TEST_F(SchedulerTest, AWorkerLoopReachingASlotLateDoesNotRunIt) {
   Scheduler s(io_, client_, o, hooks());
   s.set_workers(&workers);
   s.set_plan({make_journey("tick", url("/ok"), "100ms")}, {prober::engine::Location{}});
-  // The worker's thread is blocked 450 ms from 500 ms on; the scheduler's loop is not.
-  stall_loop_at(workers.loop(0).io, 500ms, 450ms);
+  // The worker's thread is blocked for its first 450 ms; the scheduler's loop is not. The
+  // first slot comes within 100 ms, when the pair cannot be running yet (blocking later made
+  // the test depend on whether a run was in flight then: its next slots are missed, not late).
+  stall_loop_at(workers.loop(0).io, 0ms, 450ms);
   run_until_stopped(s, 1500ms, 2s);
   const auto [late, good] = late_and_good("its event loop reached the slot");
   EXPECT_GE(late, 1u);
