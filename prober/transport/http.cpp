@@ -112,16 +112,27 @@ double now_unix_ms() {
   return unix_ms(now);
 }
 
-// How long the oldest data waiting on fd has waited: {when it arrived, now minus that} (ms),
-// or nullopt when nothing is waiting or it is unstamped.
+// How long the oldest data waiting on fd has waited: {when it arrived, now minus that, now}
+// (ms), or nullopt when nothing is waiting or it is unstamped.
 struct Waited {
-  double arrived_unix_ms, lag_ms;
+  double arrived_unix_ms, lag_ms, now_unix_ms;
 };
 std::optional<Waited> read_lag(int fd) {
   const std::optional<timespec> arrived = peek_receive_time(fd);
   if (!arrived) return std::nullopt;
   const double at = unix_ms(*arrived);
-  return Waited{at, std::max(0.0, now_unix_ms() - at)};  // a clock stepped back: 0
+  const double now = now_unix_ms();
+  return Waited{at, std::max(0.0, now - at), now};  // a clock stepped back: 0
+}
+
+// How long the newest data waiting on fd has waited (ms), given what read_lag saw: the
+// prober's own share of a transfer's time when this wake completes it. 0 when the oldest
+// waited less than 50 us (not worth a second peek: the timings keep at most that much).
+double newest_wait(int fd, const Waited& oldest) {
+  if (oldest.lag_ms < 0.05) return 0;
+  const std::optional<timespec> arrived = peek_newest_receive_time(fd);
+  if (!arrived) return 0;
+  return std::max(0.0, oldest.now_unix_ms - unix_ms(*arrived));
 }
 
 // How long ago the connection's last ACK arrived, in ms: on the first write wake of a
@@ -629,13 +640,17 @@ void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool
           // How long the kernel had this ready before the loop got to it: the age of the
           // data waiting (reads), or of the SYN-ACK on the first write wake (the connect).
           if (select_flag == CURL_CSELECT_IN) {
-            if (const auto w = read_lag(s->fd)) note_lag(s->easy, w->lag_ms, w->arrived_unix_ms);
+            if (const auto w = read_lag(s->fd)) {
+              note_lag(s->easy, w->lag_ms, w->arrived_unix_ms);
+              read_wake_ = {s->easy, newest_wait(s->fd, *w)};
+            }
           } else if (!s->connected) {
             s->connected = true;
             note_lag(s->easy, connect_lag(s->fd), 0);
           }
         }
         action(*s->shard, s->fd, ec ? CURL_CSELECT_ERR : select_flag);
+        read_wake_ = {};
         if (!s->released) arm(s);
       });
 }
@@ -734,10 +749,11 @@ void Client::collect_done(MultiShard& shard) {
     if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) resp.effective_url = url;
 
     // curl's timers are cumulative from the start; turn them into phases (see Timings).
-    curl_off_t dns = 0, conn = 0, app = 0, ttfb = 0, total = 0;
+    curl_off_t dns = 0, conn = 0, app = 0, sent = 0, ttfb = 0, total = 0;
     curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
     curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
     curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &sent);
     curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
     curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
     auto ms = [](curl_off_t us) { return static_cast<double>(us) / 1000.0; };
@@ -746,6 +762,19 @@ void Client::collect_done(MultiShard& shard) {
     resp.timings.tls_ms = app > 0 && app >= conn ? ms(app - conn) : 0;
     resp.timings.first_byte_ms = ms(ttfb);
     resp.timings.total_ms = ms(total);
+    // Completed in a read wake of its own socket: the end of the answer sat in the kernel
+    // while the loop was busy elsewhere, and curl's clock ran on. That wait is the prober's,
+    // not the target's: take it out (never below the moment the request went out). The first
+    // byte arrived no later than the last: clamped to the total, it is exact for an answer
+    // read in one wake and never early otherwise.
+    if (e == read_wake_.easy && read_wake_.newest_wait_ms > 0) {
+      const double wait = std::min(read_wake_.newest_wait_ms, ms(total) - ms(sent));
+      if (wait > 0) {
+        resp.timings.total_ms -= wait;
+        resp.timings.first_byte_ms = std::min(resp.timings.first_byte_ms, resp.timings.total_ms);
+        r.answer_wait_ms = wait;
+      }
+    }
 
     // The leaf certificate's expiry, when this transfer did a handshake.
     curl_certinfo* certs = nullptr;

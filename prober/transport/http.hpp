@@ -76,9 +76,15 @@ struct HttpResult {
   // The longest the kernel held something ready for this transfer before the busy prober got
   // to it: answer data waiting to be read (its receive timestamp, at each read wake and when
   // curl closed the connection), or an established connection waiting to be used (time since
-  // the SYN-ACK, ms resolution). curl's clock runs meanwhile, so this much of total_ms may be
-  // the prober's own delay, not the target's. 0 when nothing waited (or unknown).
+  // the SYN-ACK, ms resolution). curl's clock runs meanwhile: of that, the wait of the
+  // answer's end is taken out of the timings (answer_wait_ms); earlier waits (a connection's,
+  // the first part of an answer read in an earlier wake) stay in. 0 when nothing waited (or
+  // unknown). The runner judges a transfer with more than lag_tolerance invalid all the same.
   double lag_ms = 0;
+  // Taken out of response.timings.total_ms (first_byte_ms is kept within the total): how
+  // long the newest part of the answer waited in the kernel for the busy loop before the
+  // read that completed the transfer (its receive timestamp). 0 when none.
+  double answer_wait_ms = 0;
 };
 
 class Client;
@@ -216,6 +222,12 @@ class Client {
   std::unique_ptr<LookupChecks> lookups_;
   std::uint64_t next_transfer_ = 0;  // Transfer::id: tells a session's transfers apart
   std::shared_ptr<bool> alive_;  // handlers posted by this client check it before running
+  // The read wake curl is acting on (cleared after): whose socket, and how long the newest
+  // data on it had waited. See answer_wait_ms.
+  struct ReadWake {
+    CURL* easy = nullptr;
+    double newest_wait_ms = 0;
+  } read_wake_;
 };
 
 std::string_view to_string(Failure f);

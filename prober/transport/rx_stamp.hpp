@@ -1,30 +1,29 @@
 #pragma once
 // The kernel's receive time of the data waiting on a socket, for sockets with SO_TIMESTAMPNS
-// on: peeks one byte (recvmsg MSG_PEEK), so whoever reads the socket next still reads it all.
+// on: peeks (recvmsg MSG_PEEK), so whoever reads the socket next still reads it all.
 // Header-only: the transport measures how long answers waited for the prober, and the test
 // target (tests/support/badserver) when requests reached it.
 
 #include <sys/socket.h>
 #include <time.h>
 
+#include <cstddef>
 #include <cstring>
 #include <optional>
 
 namespace prober::transport {
 
-// The receive timestamp (CLOCK_REALTIME) of the first queued segment (segments coalesced on
-// arrival carry the latest one); nullopt when nothing is waiting or it is unstamped (the
-// kernel turns stamping on a moment after the first socket asks for it).
-inline std::optional<timespec> peek_receive_time(int fd) {
-  char byte;
-  iovec iov{&byte, 1};
+namespace detail {
+// recvmsg(MSG_PEEK | flags) into buf; the SCM_TIMESTAMPNS that came with it.
+inline std::optional<timespec> peek_stamp(int fd, char* buf, std::size_t len, int flags) {
+  iovec iov{buf, len};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
-  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) <= 0) return std::nullopt;
+  if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | flags) <= 0) return std::nullopt;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
     timespec t{};
@@ -32,6 +31,24 @@ inline std::optional<timespec> peek_receive_time(int fd) {
     return t;
   }
   return std::nullopt;
+}
+}  // namespace detail
+
+// The receive timestamp (CLOCK_REALTIME) of the first queued segment (segments coalesced on
+// arrival carry the latest one); nullopt when nothing is waiting or it is unstamped (the
+// kernel turns stamping on a moment after the first socket asks for it).
+inline std::optional<timespec> peek_receive_time(int fd) {
+  char byte;
+  return detail::peek_stamp(fd, &byte, 1, 0);
+}
+
+// The receive timestamp of the newest segment among the first 64 KiB queued on a TCP socket:
+// when the last of what is waiting arrived. MSG_TRUNC: TCP walks the queued segments without
+// copying them and reports the timestamp of the last one it passed (the buffer is real all
+// the same, should a kernel copy). nullopt as peek_receive_time.
+inline std::optional<timespec> peek_newest_receive_time(int fd) {
+  static thread_local char sink[64 * 1024];
+  return detail::peek_stamp(fd, sink, sizeof sink, MSG_TRUNC);
 }
 
 inline double unix_ms(const timespec& t) {

@@ -417,8 +417,8 @@ TEST(Fidelity, TwoHundredMillisecondsMeasuredWithinFiveWithFiveHundredInFlight) 
   EXPECT_LE(pct(errors, 0.5), kMedian);
 }
 
-// The prober is frozen (SIGSTOP) while the answer arrives: what it then measures is its own
-// delay, so the step is invalid (loop_stall) and says so, not good with a 700 ms latency. The
+// The prober is frozen (SIGSTOP) while the answer arrives: it was in no state to measure, so
+// the step is invalid (loop_stall) and says so, not good with a 700 ms latency. The
 // answer itself was right, so the journey goes on: the next step measures its own time.
 TEST(Fidelity, AnAnswerTheProberReadLateIsInvalid) {
   TempDir tmp;
@@ -450,7 +450,9 @@ TEST(Fidelity, AnAnswerTheProberReadLateIsInvalid) {
   EXPECT_EQ(runs["runs"][0]["result"], "invalid") << runs.dump();
   EXPECT_EQ(step["reason"], "loop_stall") << step.dump();
   EXPECT_THAT(step["message"].get<std::string>(), HasSubstr("waited")) << step.dump();
-  EXPECT_GE(step["latency_ms"]["total"].get<double>(), 600.0);  // what curl saw, kept for diagnosis
+  // curl's clock ran ~700 ms; the answer's wait in the kernel is taken out: the target's ~200.
+  EXPECT_GE(step["latency_ms"]["total"].get<double>(), 200.0);
+  EXPECT_LT(step["latency_ms"]["total"].get<double>(), 500.0);
   EXPECT_EQ(runs["runs"][0]["reason"], "loop_stall");
   EXPECT_EQ(runs["runs"][0]["failed_step"], "slow");
   EXPECT_EQ(runs["runs"][0]["steps"][1]["result"], "good") << runs.dump();

@@ -414,6 +414,17 @@ awaitable<bool> route(tcp::socket& s, const Request& r, State& st) {
     }
     co_return r.keep_alive();
   }
+  // The head at once, the body ?ms=N later (default 100): an answer in two parts.
+  if (p == "/split") {
+    long long ms = std::clamp(to_int(r.arg("ms")).value_or(100), 0LL, 600'000LL);
+    std::string out = respond(r, 200, kJson, kOk);
+    const std::size_t body_at = out.size() - std::strlen(kOk);
+    std::string first = out.substr(0, body_at), rest = out.substr(body_at);
+    co_await send(s, first);
+    co_await sleep_ms(ms);
+    co_await send(s, rest);
+    co_return r.keep_alive();
+  }
   // A truncated body: the transfer must fail (recv error / partial file), never pass as whole.
   // /reset ends with RST, /close-early with an orderly FIN.
   if (p == "/reset" || p == "/close-early") {

@@ -1,0 +1,90 @@
+// The kernel receive timestamps the transport peeks at: the oldest and the newest segment
+// waiting on a loopback TCP socket, without consuming anything.
+#include "prober/transport/rx_stamp.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+namespace prober::transport {
+namespace {
+
+double realtime_ms() {
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return unix_ms(now);
+}
+
+// A connected loopback pair: `reader` has SO_TIMESTAMPNS on when asked.
+struct Pair {
+  int reader = -1, writer = -1;
+  explicit Pair(bool stamped) {
+    const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener, 1), 0);
+    EXPECT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    reader = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int on = 1;
+    if (stamped) ::setsockopt(reader, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    EXPECT_EQ(::connect(reader, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    writer = ::accept(listener, nullptr, nullptr);
+    ::close(listener);
+  }
+  ~Pair() {
+    ::close(reader);
+    ::close(writer);
+  }
+  void write(const std::string& s) const {
+    ASSERT_EQ(::send(writer, s.data(), s.size(), 0), static_cast<ssize_t>(s.size()));
+  }
+  std::string read_all() const {
+    char buf[256];
+    const ssize_t n = ::recv(reader, buf, sizeof buf, MSG_DONTWAIT);
+    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+  }
+};
+
+TEST(RxStamp, TheNewestIsTheLastPartsArrivalAndNothingIsConsumed) {
+  Pair p(true);
+  const double before_first = realtime_ms();
+  p.write("head");
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  const double before_last = realtime_ms();
+  p.write("body");
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto oldest = peek_receive_time(p.reader);
+  const auto newest = peek_newest_receive_time(p.reader);
+  ASSERT_TRUE(oldest.has_value());
+  ASSERT_TRUE(newest.has_value());
+  EXPECT_GE(unix_ms(*oldest), before_first - 0.001);
+  // Apart, or coalesced on arrival into one segment stamped with the later arrival.
+  EXPECT_GE(unix_ms(*newest), before_last - 0.001);
+  EXPECT_LT(unix_ms(*newest), realtime_ms());
+  EXPECT_GE(unix_ms(*newest), unix_ms(*oldest));
+  EXPECT_EQ(p.read_all(), "headbody");  // the peeks left every byte for the reader
+}
+
+TEST(RxStamp, NothingWaitingOrUnstampedIsNone) {
+  Pair stamped(true);
+  EXPECT_FALSE(peek_receive_time(stamped.reader).has_value());
+  EXPECT_FALSE(peek_newest_receive_time(stamped.reader).has_value());
+  Pair plain(false);
+  plain.write("x");
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(peek_receive_time(plain.reader).has_value());
+  EXPECT_FALSE(peek_newest_receive_time(plain.reader).has_value());
+  EXPECT_EQ(plain.read_all(), "x");
+}
+
+}  // namespace
+}  // namespace prober::transport
