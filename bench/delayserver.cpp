@@ -7,14 +7,18 @@
 // Why a server of our own: nginx cannot delay, and a thread pool would add its own jitter.
 // Here one thread runs one io_context; each request arms one steady_timer for its deadline,
 // so the only error is how late that timer fires, and that is measured: for every answer the
-// server records excess = (when the answer was handed to the kernel) - (request parsed + D).
-// The benchmark reports that excess next to the prober's error, as the target's own share.
+// server records excess = (when the answer was handed to the kernel) - (request arrived + D),
+// where "arrived" is the kernel's receive timestamp of the request (SO_TIMESTAMPNS): a request
+// that waited for this busy loop to read it counts as the target's lateness, as it would for
+// any server. The benchmark reports that excess next to the prober's error, as the target's
+// own share.
 //
 // Usage: bench-delayserver [--log FILE]
 // Listens on 127.0.0.1, a free port, printed as "port N" on stdout. On SIGTERM or SIGINT it
 // stops, prints "excess_us p50=.. p99=.. max=.. count=N" on stdout, and with --log writes one
-// line per request: "<arrival, ns since the Unix epoch> <excess ns> <path>" (arrival = when the
-// request was parsed, on the system clock: scale compares it with the prober's slot times).
+// line per request: "<arrival, ns since the Unix epoch> <excess ns> <path>" (arrival = the
+// kernel's receive time of the request, on the system clock: scale compares it with the
+// prober's slot times; the parse time when unstamped).
 #include <utility>  // before asio (Boost 1.74 uses std::exchange)
 
 #include <algorithm>
@@ -25,6 +29,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +37,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+
+#include "prober/transport/rx_stamp.hpp"
 
 namespace {
 
@@ -57,6 +64,8 @@ class Conn : public std::enable_shared_from_this<Conn> {
  public:
   Conn(tcp::socket s, Stats& stats) : sock_(std::move(s)), timer_(sock_.get_executor()), stats_(stats) {
     sock_.set_option(tcp::no_delay(true));
+    const int on = 1;
+    ::setsockopt(sock_.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   }
 
   void start() { read(); }
@@ -65,14 +74,25 @@ class Conn : public std::enable_shared_from_this<Conn> {
   void read() {
     // One request at a time per connection (no pipelining): the next read starts only after
     // the answer is written.
-    const std::size_t old = buf_.size();
-    buf_.resize(old + 4096);
-    sock_.async_read_some(asio::buffer(buf_.data() + old, 4096),
-                          [self = shared_from_this(), old](const boost::system::error_code& ec, std::size_t n) {
-                            self->buf_.resize(old + n);
-                            if (ec) return;
-                            self->parse();
-                          });
+    sock_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      // The first bytes of a request: when they reached the kernel is when it arrived.
+      if (self->buf_.empty()) {
+        const auto stamp = prober::transport::peek_receive_time(self->sock_.native_handle());
+        self->arrival_ = stamp ? std::optional<SysClock::time_point>(SysClock::time_point(
+                                     std::chrono::duration_cast<SysClock::duration>(
+                                         std::chrono::seconds(stamp->tv_sec) + std::chrono::nanoseconds(stamp->tv_nsec))))
+                               : std::nullopt;
+      }
+      const std::size_t old = self->buf_.size();
+      self->buf_.resize(old + 4096);
+      boost::system::error_code rec;
+      const std::size_t n = self->sock_.read_some(asio::buffer(self->buf_.data() + old, 4096), rec);
+      self->buf_.resize(old + n);
+      if (rec == asio::error::would_block || rec == asio::error::try_again) return self->read();
+      if (rec) return;
+      self->parse();
+    });
   }
 
   void parse() {
@@ -100,8 +120,13 @@ class Conn : public std::enable_shared_from_this<Conn> {
 
     double delay_ms = 0;
     if (path_.rfind("/delay/", 0) == 0) delay_ms = std::strtod(path_.c_str() + 7, nullptr);
-    arrival_sys_ = SysClock::now();
-    deadline_ = SteadyClock::now() +
+    // From the kernel's arrival (earlier than now by however long the request waited for
+    // this loop), or from now for a request that came in the same read as the one before.
+    const auto sys_now = SysClock::now();
+    const auto steady_now = SteadyClock::now();
+    arrival_sys_ = arrival_ && *arrival_ <= sys_now ? *arrival_ : sys_now;
+    arrival_.reset();
+    deadline_ = steady_now - std::chrono::duration_cast<SteadyClock::duration>(sys_now - arrival_sys_) +
                 std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double, std::milli>(delay_ms));
     if (delay_ms <= 0) {
       answer();
@@ -157,6 +182,7 @@ class Conn : public std::enable_shared_from_this<Conn> {
   std::string out_;
   std::string path_;
   bool close_after_ = false;
+  std::optional<SysClock::time_point> arrival_;  // the receive timestamp of the next request
   SysClock::time_point arrival_sys_;
   SteadyClock::time_point deadline_;
 };
