@@ -762,12 +762,13 @@ void Client::collect_done(MultiShard& shard) {
     resp.timings.tls_ms = app > 0 && app >= conn ? ms(app - conn) : 0;
     resp.timings.first_byte_ms = ms(ttfb);
     resp.timings.total_ms = ms(total);
-    // Completed in a read wake of its own socket: the end of the answer sat in the kernel
+    // A whole answer, completed in a read wake of its own socket: its end sat in the kernel
     // while the loop was busy elsewhere, and curl's clock ran on. That wait is the prober's,
     // not the target's: take it out (never below the moment the request went out). The first
     // byte arrived no later than the last: clamped to the total, it is exact for an answer
-    // read in one wake and never early otherwise.
-    if (e == read_wake_.easy && read_wake_.newest_wait_ms > 0) {
+    // read in one wake and never early otherwise. (A failed transfer has no answer's end:
+    // its time stays curl's.)
+    if (code == CURLE_OK && e == read_wake_.easy && read_wake_.newest_wait_ms > 0) {
       const double wait = std::min(read_wake_.newest_wait_ms, ms(total) - ms(sent));
       if (wait > 0) {
         resp.timings.total_ms -= wait;

@@ -83,7 +83,8 @@ struct HttpResult {
   double lag_ms = 0;
   // Taken out of response.timings.total_ms (first_byte_ms is kept within the total): how
   // long the newest part of the answer waited in the kernel for the busy loop before the
-  // read that completed the transfer (its receive timestamp). 0 when none.
+  // read that completed the transfer (its receive timestamp). 0 when none, and for a
+  // transfer that failed (no whole answer: its time stays curl's).
   double answer_wait_ms = 0;
 };
 
