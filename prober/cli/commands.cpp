@@ -57,6 +57,9 @@ commands:
       --no-live          no live view even on a terminal
       --threads N|auto   event loops that run the journeys, one thread each (default: the
                          config's [scheduler] threads, else 1; auto: one per CPU)
+      --lag-tolerance D  an answer the busy prober read later than D after it arrived makes
+                         its step invalid (default: the config's [scheduler] lag_tolerance,
+                         else 5ms; e.g. 50ms on a shared CI runner)
   check PATHS...         load and lint journeys; list static coverage gaps; exit 2 on errors
       --cujs FILE        CUJ catalog: also list CUJs with no journey, warn on unknown CUJs
   report PATHS...        SLIs, error budgets, burn rates, funnels, latency percentiles and
@@ -221,9 +224,17 @@ std::chrono::nanoseconds duration_arg(const Args& a, const std::string& name) {
   return *d;
 }
 
+// --lag-tolerance D ([scheduler] lag_tolerance): at least 1ms, in milliseconds as the config's.
+std::chrono::milliseconds lag_tolerance_arg(const Args& a) {
+  const auto d = duration_arg(a, "lag-tolerance");
+  if (d < std::chrono::milliseconds{1})
+    throw UsageError("--lag-tolerance must be at least 1ms, not '" + *a.get("lag-tolerance") + "'");
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d);
+}
+
 int cmd_run(const std::vector<std::string>& argv) {
   Args a = parse_args(argv, {"json", "junit", "location", "config", "duration", "interval", "log-format",
-                             "data-dir", "threads"},
+                             "data-dir", "threads", "lag-tolerance"},
                       {"once", "no-live"});
   if (a.positional.empty()) throw UsageError("run: give at least one journey file or folder");
   if (auto f = a.get("log-format"); f && *f != "text" && *f != "json")
@@ -244,6 +255,7 @@ int cmd_run(const std::vector<std::string>& argv) {
       return kExitUsage;
     }
     if (a.get("threads")) opt.threads = threads_arg(a);
+    if (a.get("lag-tolerance")) opt.lag_tolerance = lag_tolerance_arg(a);
     auto set = load(a.positional);
     if (!set) return kExitUsage;
     opt.json_path = a.get("json");
@@ -264,6 +276,7 @@ int cmd_run(const std::vector<std::string>& argv) {
   d.log_format = a.get("log-format");
   d.live = !a.has("no-live");
   if (a.get("threads")) d.threads = threads_arg(a);
+  if (a.get("lag-tolerance")) d.lag_tolerance = lag_tolerance_arg(a);
   return run_daemon(d);
 }
 

@@ -51,6 +51,7 @@ Plan load_plan(const DaemonOptions& o) {
     plan.config.location_labels = extra.location_labels;
   }
   if (o.data_dir) plan.config.data_dir = *o.data_dir;
+  if (o.lag_tolerance) plan.config.scheduler.lag_tolerance = *o.lag_tolerance;
   plan.locations = engine::select_locations(plan.config, o.location);
   journeys::LoadOptions lo;
   lo.checks = &checks::catalog();

@@ -24,6 +24,7 @@ struct DaemonOptions {
   std::optional<std::string> log_format;  // overrides the config's
   bool live = true;                       // live view when stdout is a terminal
   std::optional<std::size_t> threads;     // --threads: overrides the config's
+  std::optional<std::chrono::milliseconds> lag_tolerance;  // --lag-tolerance: overrides the config's
   // Called once the scheduler runs, on the loop thread (the demo schedules its faults here).
   std::function<void(boost::asio::io_context&, std::chrono::nanoseconds duration)> on_start;
   // Called once the loop has stopped, before its io_context is destroyed: release every I/O

@@ -157,7 +157,8 @@ JourneyRun run_journey(const TempDir& tmp, const std::string& toml) {
   const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
   JourneyRun r;
   r.proc = run_measured(
-      {prober(), "run", "--once", file, "--json", json_path, "--junit", junit_path}, tmp.path());
+      {prober(), "run", "--once", "--lag-tolerance", "1s", file, "--json", json_path, "--junit", junit_path},
+      tmp.path());
   // A crash or a config error has no outputs to judge: say so, with what the prober said.
   if (r.proc.exit_code != 0 && r.proc.exit_code != 1)
     throw std::runtime_error("prober exited " + std::to_string(r.proc.exit_code) + "\n" +

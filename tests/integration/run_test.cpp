@@ -63,7 +63,7 @@ TEST(DemoShop, EveryExampleStepIsGoodAndOutputsAgree) {
   TempDir tmp;
   const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
   Output o = testing_support::run(
-      {prober(), "run", "--once", examples() + "/journeys", "--json", json_path, "--junit", junit_path},
+      {prober(), "run", "--once", "--lag-tolerance", "1s", examples() + "/journeys", "--json", json_path, "--junit", junit_path},
       {{"SHOP_URL", shop_server.url()}});
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   json doc = json::parse(testing_support::read_file(json_path));
@@ -98,7 +98,7 @@ TEST(DemoShop, InjectedErrorsOnCompletePurchaseFailThatStepAndExitOne) {
   Server shop_server({shop(), "--port", "0", "--error-rate", "completePurchase=1"});
   TempDir tmp;
   const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
-  Output o = testing_support::run({prober(), "run", "--once", examples() + "/journeys/checkout.toml",
+  Output o = testing_support::run({prober(), "run", "--once", "--lag-tolerance", "1s", examples() + "/journeys/checkout.toml",
                                    "--json", json_path, "--junit", junit_path},
                                   {{"SHOP_URL", shop_server.url()}});
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
@@ -127,7 +127,7 @@ TEST(DemoShop, AFailedStepSkipsTheRest) {
   TempDir tmp;
   const std::string json_path = tmp.path() + "/out.json";
   Output o = testing_support::run(
-      {prober(), "run", "--once", examples() + "/journeys/checkout.toml", "--json", json_path},
+      {prober(), "run", "--once", "--lag-tolerance", "1s", examples() + "/journeys/checkout.toml", "--json", json_path},
       {{"SHOP_URL", shop_server.url()}});
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
   json doc = json::parse(testing_support::read_file(json_path));
@@ -163,7 +163,7 @@ expect = { body_contains = "definitely-not-there", json = [ { path = "$.headers.
     toml.replace(pos, 5, bad.url());
   const std::string file = tmp.write("secrets.toml", toml);
   const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
-  Output o = testing_support::run({prober(), "run", "--once", file, "--json", json_path, "--junit", junit_path},
+  Output o = testing_support::run({prober(), "run", "--once", "--lag-tolerance", "1s", file, "--json", json_path, "--junit", junit_path},
                                   {{"API_TOKEN", token}, {"OTHER_SECRET", other}});
   ASSERT_EQ(o.exit_code, 1) << o.out << o.err;
   const std::string json_text = testing_support::read_file(json_path);
@@ -194,7 +194,7 @@ TEST(Retries, AreRecordedButNeverHideTheFirstFailure) {
   const std::string file = tmp.write("r.toml", "name = \"retry\"\n[[steps]]\nname = \"s\"\nretries = 2\n"
                                      "request = { url = \"" + bad.url() + "/status/503\" }\nexpect = { status = 200 }\n");
   const std::string json_path = tmp.path() + "/out.json";
-  Output o = testing_support::run({prober(), "run", "--once", file, "--json", json_path});
+  Output o = testing_support::run({prober(), "run", "--once", "--lag-tolerance", "1s", file, "--json", json_path});
   EXPECT_EQ(o.exit_code, 1) << o.err;
   json doc = json::parse(testing_support::read_file(json_path));
   const json& s = step(doc, "retry", "s");
@@ -305,7 +305,7 @@ TEST_P(Misbehaving, GivesTheExactStepResult) {
     toml.replace(pos, 8, "http://127.0.0.1:" + std::to_string(closed_port()));
   const std::string file = tmp.write("j.toml", toml);
   const std::string json_path = tmp.path() + "/out.json";
-  Output o = testing_support::run({prober(), "run", "--once", file, "--json", json_path});
+  Output o = testing_support::run({prober(), "run", "--once", "--lag-tolerance", "1s", file, "--json", json_path});
   ASSERT_NE(o.exit_code, 2) << o.err;
   json doc = json::parse(testing_support::read_file(json_path));
   const json& s = step(doc, "hostile", "s");
@@ -397,6 +397,18 @@ TEST(RunOnceThreads, EveryRunExactlyOnceInOrder) {
   Output word = testing_support::run({prober(), "run", "--once", "--threads", "2x", tmp.path() + "/j"});
   EXPECT_EQ(word.exit_code, 2);
   EXPECT_THAT(word.err, HasSubstr("not '2x'"));
+}
+
+TEST(RunOnce, ALagToleranceBelowAMillisecondOrNotADurationIsAUsageError) {
+  TempDir tmp;
+  const std::string file = tmp.write("j.toml", "name = \"j\"\n[[steps]]\nname = \"s\"\n"
+                                               "request = { url = \"http://127.0.0.1:9/\" }\n");
+  Output small = testing_support::run({prober(), "run", "--once", "--lag-tolerance", "500us", file});
+  EXPECT_EQ(small.exit_code, 2);
+  EXPECT_THAT(small.err, HasSubstr("--lag-tolerance must be at least 1ms, not '500us'"));
+  Output word = testing_support::run({prober(), "run", "--lag-tolerance", "soon", file});
+  EXPECT_EQ(word.exit_code, 2);
+  EXPECT_THAT(word.err, HasSubstr("--lag-tolerance: invalid duration 'soon'"));
 }
 
 // The prober short of file descriptors: whatever it could still do, it never reports the

@@ -203,7 +203,7 @@ TEST(Secrets, OnceNeverShowsThemInTerminalJsonJunitOrStore) {
   write_journeys(tmp, bad.url());
   const std::string json_path = tmp.path() + "/out.json", junit_path = tmp.path() + "/out.xml";
   const std::string data = tmp.path() + "/data";
-  auto o = testing_support::run({prober(), "run", "--once", tmp.path() + "/journeys", "--json", json_path,
+  auto o = testing_support::run({prober(), "run", "--once", "--lag-tolerance", "1s", tmp.path() + "/journeys", "--json", json_path,
                                  "--junit", junit_path, "--data-dir", data},
                                 {{kVar, kToken}});
   ASSERT_EQ(o.exit_code, 1) << o.out << o.err;

@@ -223,12 +223,12 @@ TEST(Store, OnceStoresOnlyWithDataDir) {
   Server bad({badserver(), "--port", "0"});
   const std::string file = tmp.write("j.toml", journey("once", bad.url() + "/ok"));
   auto plain = testing_support::run(
-      {"/bin/sh", "-c", "cd '" + tmp.path() + "' && exec '" + prober() + "' run --once j.toml"});
+      {"/bin/sh", "-c", "cd '" + tmp.path() + "' && exec '" + prober() + "' run --once --lag-tolerance 1s j.toml"});
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   EXPECT_FALSE(fs::exists(tmp.path() + "/prober-data"));
 
   auto stored = testing_support::run(
-      {prober(), "run", "--once", file, "--data-dir", tmp.path() + "/ci-data"});
+      {prober(), "run", "--once", "--lag-tolerance", "1s", file, "--data-dir", tmp.path() + "/ci-data"});
   ASSERT_EQ(stored.exit_code, 0) << stored.err;
   EXPECT_EQ(query_int(tmp.path() + "/ci-data/prober.db", "SELECT count(*) FROM runs"), 1);
   EXPECT_EQ(query_int(tmp.path() + "/ci-data/prober.db", "SELECT count(*) FROM steps"), 2);
