@@ -144,8 +144,8 @@ int run_daemon(const DaemonOptions& o) {
   // The embedded store, on unless the config turns it off. Opened before anything runs: a data
   // folder that cannot be written is a start-up error, not runs silently lost.
   std::unique_ptr<sinks::SqliteStore> store;
-  // Sinks are set up once: a SIGHUP reloads journeys, locations and scheduler settings, and
-  // keeps these (a restart changes them).
+  // Sinks are set up once: a SIGHUP reloads journeys, locations and maintenance windows, and
+  // keeps these and the [scheduler] settings but grace (a restart changes them).
   const sinks::SinksConfig sinks_config = plan.config.sinks;
   if (sinks_config.sqlite.enabled) {
     try {
