@@ -11,17 +11,18 @@
 #include <cstring>
 #include <new>
 #include <string_view>
+#include <system_error>
 #include <ctime>
 #include <utility>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 
 namespace prober::transport {
 
@@ -183,6 +184,7 @@ struct Session::Transfer {
   std::shared_ptr<const NetProfile> net;  // the proxy and IP version, for a lookup re-check
   bool body_overflow = false;
   int socket_errno = 0;  // socket()'s errno when opening a connection failed
+  int watch_errno = 0;   // epoll_ctl's errno when its socket could not be watched
   double lag_ms = 0;  // the longest the kernel held something ready for it (HttpResult::lag_ms)
   double started_unix_ms = 0;  // CLOCK_REALTIME, as the kernel's receive timestamps
   char error[CURL_ERROR_SIZE] = {};
@@ -258,23 +260,19 @@ Session::~Session() {
   if (easy_ != nullptr) pool_->release(easy_);
 }
 
-// A socket curl asked us to watch. The stream_descriptor only waits for readiness: curl
-// reads and writes the fd itself, and owns it — we release(), never close().
+// A socket curl asked us to watch: curl reads, writes and closes it; the client only waits
+// for what curl wants of it, in its epoll set (Client::watch).
 struct Client::Socket {
-  Socket(boost::asio::io_context& io, int fd_) : sd(io, fd_), fd(fd_) {}
-  ~Socket() {
-    if (!released) sd.release();
-  }
-  boost::asio::posix::stream_descriptor sd;
-  int fd;
-  int want = 0;  // CURL_POLL_IN / OUT / INOUT
+  int fd = -1;
+  // Tells this socket's events from those of a later socket with the same number, within
+  // one batch of events (curl may close one and open another while acting on the first).
+  std::uint32_t tag = 0;
+  int want = 0;                  // CURL_POLL_IN / OUT / INOUT, 0 when curl wants nothing
+  std::uint32_t registered = 0;  // its events in the epoll set; 0 when not in it
   bool timestamps = false;  // opened by SocketCallbacks::open, with SO_TIMESTAMPNS on
   CURL* easy = nullptr;     // the transfer that last asked to watch it
   MultiShard* shard = nullptr;  // the multi handle whose connection it is
   bool connected = false;   // its first write wake (the connect's completion) was seen
-  bool reading = false;
-  bool writing = false;
-  bool released = false;
 };
 
 // One curl multi handle and its timer (see Client::shards_).
@@ -326,10 +324,10 @@ struct SocketCallbacks {
         // A transfer that timed out while its answer sat unread (the prober was too busy to
         // read it in time) is closed here, before its result is collected: note how long
         // the answer waited, so the timeout is judged the prober's (HttpResult::lag_ms).
-        if (it->second->timestamps && it->second->easy != nullptr)
-          if (const auto w = read_lag(fd)) self->note_lag(it->second->easy, w->lag_ms, w->arrived_unix_ms);
-        it->second->released = true;
-        it->second->sd.release();  // deregister before the number can be reused
+        if (it->second.timestamps && it->second.easy != nullptr)
+          if (const auto w = read_lag(fd)) self->note_lag(it->second.easy, w->lag_ms, w->arrived_unix_ms);
+        self->set_want(it->second, 0);
+        self->unwatch(it->second);  // before the number can be reused
         self->sockets_.erase(it);
       }
     }
@@ -350,6 +348,9 @@ Client::Client(boost::asio::io_context& io, std::size_t clients)
   if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
     max_connects_ = static_cast<long>(std::clamp<rlim_t>(files.rlim_cur / 2, 64, 1 << 20));
   max_connects_ = std::max<long>(64, max_connects_ / static_cast<long>(std::max<std::size_t>(clients, 1)));
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  events_ = std::make_unique<boost::asio::posix::stream_descriptor>(io_, epfd_);  // owns it now
   add_shard();  // the first now: a client that cannot have one fails here, not mid-run
 }
 
@@ -394,11 +395,9 @@ Client::~Client() {
   // Detach every session still in flight: curl must forget the easy handles before the
   // multi handle goes; their completions are not called.
   while (!active_.empty()) abort(**active_.begin());
-  for (auto& [fd, s] : sockets_) {
-    s->released = true;
-    s->sd.release();
-  }
   sockets_.clear();
+  // curl closes its connections here; the kernel drops them from the epoll set, which
+  // events_ closes after.
   for (auto& sh : shards_) curl_multi_cleanup(sh->multi);
 }
 
@@ -577,82 +576,153 @@ MultiShard* Client::start_transfer(Session& session, const HttpRequest& req, Don
 int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
   auto* shard = static_cast<MultiShard*>(clientp);
   Client* self = shard->client;
-  if (!*self->alive_) return 0;  // curl_multi_cleanup in ~Client: sockets are released already
+  if (!*self->alive_) return 0;  // curl_multi_cleanup in ~Client: nothing is watched any more
   if (what == CURL_POLL_REMOVE) {
     auto it = self->sockets_.find(fd);
     if (it == self->sockets_.end()) return 0;
-    if (self->curl_sockets_.contains(fd)) {
-      // A connection going back to curl's pool (or about to be closed through
-      // on_close_socket): stop acting on it but stay registered, so its next request
-      // costs no epoll_ctl. A wait still pending (curl may have read the answer inside the
-      // write wake) is cancelled — no syscall — or it would keep io_context::run from
-      // returning (prober run --once) until the server closed the idle connection.
-      it->second->want = 0;
-      boost::system::error_code ignored;
-      it->second->sd.cancel(ignored);
-      return 0;
-    }
-    // A socket curl closes itself: deregister now, while the fd number still means this
-    // socket; pending waits complete with operation_aborted and see `released`.
-    it->second->released = true;
-    it->second->sd.release();
+    self->set_want(it->second, 0);
+    // A connection going back to curl's pool (or about to be closed through
+    // on_close_socket) stays in the epoll set: its next request costs no epoll_ctl (see
+    // watch()). A socket curl closes itself (the resolver's) leaves it now, while the fd
+    // number still means this socket.
+    if (self->curl_sockets_.contains(fd)) return 0;
+    self->unwatch(it->second);
     self->sockets_.erase(it);
     return 0;
   }
-  auto& slot = self->sockets_[fd];
-  if (!slot) {
-    slot = std::make_shared<Socket>(self->io_, fd);
-    slot->timestamps = self->curl_sockets_.contains(fd);
+  auto [it, added] = self->sockets_.try_emplace(fd);
+  Socket& s = it->second;
+  if (added) {
+    s.fd = fd;
+    s.tag = ++self->next_socket_tag_;
+    s.timestamps = self->curl_sockets_.contains(fd);
   }
-  slot->want = what;
-  slot->easy = easy;
-  slot->shard = shard;
-  self->arm(slot);
+  s.easy = easy;
+  s.shard = shard;
+  self->set_want(s, what);
+  if (!self->watch(s)) {
+    const int error = errno;
+    self->set_want(s, 0);
+    self->watch_failed(*shard, easy, fd, error);
+    return 0;
+  }
+  self->wait_events();
   return 0;
 }
 
-// Waits for the readiness curl wants, once per direction at a time. A wait that completes
-// after curl lost interest in that direction is dropped; after each wake we re-arm, since
-// asio's waits are one-shot (and re-arming re-checks readiness, so unread data is seen).
-void Client::arm(const std::shared_ptr<Socket>& s) {
-  using boost::asio::posix::stream_descriptor;
-  arm_direction(s, CURL_POLL_IN, &Socket::reading, stream_descriptor::wait_read, CURL_CSELECT_IN);
-  arm_direction(s, CURL_POLL_OUT, &Socket::writing, stream_descriptor::wait_write,
-                CURL_CSELECT_OUT);
+void Client::set_want(Socket& s, int what) {
+  if ((s.want != 0) != (what != 0)) {
+    if (what != 0) ++wanted_;
+    else if (--wanted_ == 0 && events_waiting_) {
+      // Nothing to wait for: let io_context::run return (prober run --once) rather than
+      // wait until a server closes an idle connection. No syscall.
+      boost::system::error_code ignored;
+      events_->cancel(ignored);
+    }
+  }
+  s.want = what;
 }
 
-void Client::arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
-                           int wait_type, int select_flag) {
-  if (!(s->want & poll_flag) || (*s).*pending) return;
-  (*s).*pending = true;
-  s->sd.async_wait(
-      static_cast<boost::asio::posix::descriptor_base::wait_type>(wait_type),
-      [this, s, poll_flag, pending, select_flag,
-       alive = alive_](const boost::system::error_code& ec) {
-        (*s).*pending = false;
-        if (!*alive || s->released) return;
-        if (ec == boost::asio::error::operation_aborted) {
-          arm(s);  // cancelled when curl parked the socket; it may want it again by now
-          return;
+// Level-triggered, so data curl left unread is reported again, and a socket stays in the set
+// between requests: on a kept connection every request wants its answer (EPOLLIN) again, so
+// EPOLLIN stays registered when curl stops wanting it; if such an idle connection becomes
+// readable (the server closed it, or sent what nobody asked for) on_events() takes it out
+// and curl finds it dead before reusing it. EPOLLOUT is registered only while wanted: a
+// connected socket is nearly always writable.
+bool Client::watch(Socket& s, bool keep_input) {
+  std::uint32_t events = (s.want & CURL_POLL_IN ? EPOLLIN : 0u) | (s.want & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  if (keep_input && s.want != 0) events |= s.registered & EPOLLIN;
+  if (events == s.registered) return true;
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = static_cast<std::uint64_t>(s.tag) << 32 | static_cast<std::uint32_t>(s.fd);
+  int op = s.registered == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+  int rc = ::epoll_ctl(epfd_, op, s.fd, &ev);
+  // The kernel dropped a closed descriptor that curl's next socket reuses the number of, or
+  // the set still holds a number we took for new: do what was meant.
+  if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT) rc = ::epoll_ctl(epfd_, op = EPOLL_CTL_ADD, s.fd, &ev);
+  else if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST) rc = ::epoll_ctl(epfd_, op = EPOLL_CTL_MOD, s.fd, &ev);
+  if (rc != 0 && op == EPOLL_CTL_DEL) rc = 0;  // not in the set: as wanted
+  if (rc != 0) return false;
+  s.registered = events;
+  return true;
+}
+
+void Client::unwatch(Socket& s) {
+  if (s.registered == 0) return;
+  epoll_event ev{};
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, &ev);  // fails only if it is not in the set
+  s.registered = 0;
+}
+
+void Client::watch_failed(MultiShard& shard, CURL* easy, int fd, int error) {
+  // Never re-enter curl from its callback: on the next turn, the transfer is told its socket
+  // failed, and ends (the errno makes it the prober's failure, local_resource).
+  Session* session = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, reinterpret_cast<char**>(&session));
+  if (session != nullptr && session->easy_ == easy && session->transfer_)
+    session->transfer_->watch_errno = error;
+  boost::asio::post(io_, [this, &shard, fd, alive = alive_] {
+    if (*alive) action(shard, fd, CURL_CSELECT_ERR);
+  });
+}
+
+void Client::wait_events() {
+  if (events_waiting_ || wanted_ == 0) return;
+  events_waiting_ = true;
+  events_->async_wait(boost::asio::posix::stream_descriptor::wait_read,
+                      [this, alive = alive_](const boost::system::error_code& ec) {
+                        if (!*alive) return;
+                        events_waiting_ = false;
+                        if (!ec) on_events();
+                        wait_events();  // also after a cancel: curl may want something again
+                      });
+}
+
+void Client::on_events() {
+  constexpr int kBatch = 256;  // more ready: the next wait completes at once
+  epoll_event events[kBatch];
+  const int n = ::epoll_wait(epfd_, events, kBatch, 0);
+  for (int i = 0; i < n; ++i) {
+    const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
+    const auto tag = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+    auto it = sockets_.find(fd);
+    if (it == sockets_.end() || it->second.tag != tag) continue;  // closed meanwhile
+    Socket& s = it->second;
+    const std::uint32_t got = events[i].events;
+    if (s.want == 0) {  // an idle kept connection became readable (closed, most likely)
+      unwatch(s);
+      continue;
+    }
+    // Errors and hang-ups are for curl to find in the direction it waits on (its read or
+    // write fails), as asio's waits reported them.
+    const bool broken = (got & (EPOLLERR | EPOLLHUP)) != 0;
+    int ready = 0;
+    if ((s.want & CURL_POLL_IN) && ((got & EPOLLIN) || broken)) ready |= CURL_CSELECT_IN;
+    if ((s.want & CURL_POLL_OUT) && ((got & EPOLLOUT) || broken)) ready |= CURL_CSELECT_OUT;
+    if ((got & EPOLLIN) && !(s.want & CURL_POLL_IN) && !watch(s, /*keep_input=*/false)) {
+      const int error = errno;  // input curl does not want stays level-ready: it must go
+      set_want(s, 0);
+      watch_failed(*s.shard, s.easy, fd, error);
+      continue;
+    }
+    if (ready == 0) continue;
+    if (s.timestamps && s.easy != nullptr) {
+      // How long the kernel had this ready before the loop got to it: the age of the data
+      // waiting (reads), or of the SYN-ACK on the first write wake (the connect).
+      if (ready & CURL_CSELECT_IN) {
+        if (const auto w = read_lag(fd)) {
+          note_lag(s.easy, w->lag_ms, w->arrived_unix_ms);
+          read_wake_ = {s.easy, newest_wait(fd, *w)};
         }
-        if (!(s->want & poll_flag)) return;  // curl lost interest meanwhile
-        if (!ec && s->timestamps && s->easy != nullptr) {
-          // How long the kernel had this ready before the loop got to it: the age of the
-          // data waiting (reads), or of the SYN-ACK on the first write wake (the connect).
-          if (select_flag == CURL_CSELECT_IN) {
-            if (const auto w = read_lag(s->fd)) {
-              note_lag(s->easy, w->lag_ms, w->arrived_unix_ms);
-              read_wake_ = {s->easy, newest_wait(s->fd, *w)};
-            }
-          } else if (!s->connected) {
-            s->connected = true;
-            note_lag(s->easy, connect_lag(s->fd), 0);
-          }
-        }
-        action(*s->shard, s->fd, ec ? CURL_CSELECT_ERR : select_flag);
-        read_wake_ = {};
-        if (!s->released) arm(s);
-      });
+      } else if (!s.connected) {
+        s.connected = true;
+        note_lag(s.easy, connect_lag(fd), 0);
+      }
+    }
+    action(*s.shard, fd, ready);  // may close s, or open another socket
+    read_wake_ = {};
+  }
 }
 
 int Client::on_timer(CURLM*, long timeout_ms, void* clientp) {
@@ -797,6 +867,7 @@ void Client::collect_done(MultiShard& shard) {
     // socket()'s errno explains only a connect curl calls failed with no errno of its own.
     const bool no_socket = code == CURLE_COULDNT_CONNECT && os_errno == 0 && t->socket_errno != 0;
     r.failure = classify(code, no_socket ? t->socket_errno : os_errno, t->body_overflow);
+    if (t->watch_errno != 0) r.failure = Failure::local_resource;
     const std::string curl_message = t->error[0] != '\0' ? t->error : curl_easy_strerror(code);
     if (code == CURLE_PEER_FAILED_VERIFICATION && r.failure == Failure::tls_handshake) {
       long verify_result = 0;
@@ -813,6 +884,9 @@ void Client::collect_done(MultiShard& shard) {
       r.message = "body exceeds max_body_bytes (" + std::to_string(t->max_body_bytes) + ")";
     } else if (r.failure == Failure::redirect) {
       r.message = curl_message + "; stopped at " + resp.effective_url;
+    } else if (t->watch_errno != 0) {
+      r.message = std::string("the prober could not watch its socket (") + std::strerror(t->watch_errno) +
+                  "); curl: " + curl_message;
     } else if (r.failure == Failure::local_resource && no_socket) {
       r.message = std::string("the prober could not open a socket (") + std::strerror(t->socket_errno) +
                   "); curl: " + curl_message;

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "journeys/response.hpp"
@@ -179,9 +181,19 @@ class Client {
   static int on_timer(CURLM* multi, long timeout_ms, void* clientp);
   friend struct SocketCallbacks;  // curl's open/close socket callbacks (types from curl.h)
   void arm_timer(MultiShard& shard, std::chrono::steady_clock::time_point at);
-  void arm(const std::shared_ptr<Socket>& s);
-  void arm_direction(const std::shared_ptr<Socket>& s, int poll_flag, bool Socket::*pending,
-                     int wait_type, int select_flag);
+  // Brings the socket's registration in epfd_ in line with what curl wants of it (false:
+  // epoll_ctl failed, errno says why); keep_input: leave EPOLLIN registered though curl no
+  // longer wants it (see the definition). Curl's sockets are watched by an epoll set of the
+  // client's own, level-triggered, waited on as one descriptor by the io_context.
+  bool watch(Socket& s, bool keep_input = true);
+  void unwatch(Socket& s);  // out of epfd_ (if in it)
+  void set_want(Socket& s, int what);
+  // One wait for epfd_ while curl wants anything of any socket (none pending otherwise, so
+  // that io_context::run can return).
+  void wait_events();
+  void on_events();  // epfd_ is ready: hands curl what its sockets are ready for
+  // curl's socket callback could not have the socket watched: fail its transfer (posted).
+  void watch_failed(MultiShard& shard, CURL* easy, int fd, int error);
   void action(MultiShard& shard, int fd, int events);
   // Into easy's transfer, if it still has one and the data (arrived_unix_ms > 0) is not older
   // than the transfer.
@@ -213,7 +225,13 @@ class Client {
   std::vector<std::unique_ptr<MultiShard>> shards_;
   long max_connects_ = 1024;  // CURLMOPT_MAXCONNECTS of all its handles together
   std::shared_ptr<EasyPool> pool_ = std::make_shared<EasyPool>();
-  std::unordered_map<int, std::shared_ptr<Socket>> sockets_;
+  std::unordered_map<int, Socket> sockets_;
+  // The epoll set of curl's sockets (see watch()) and the io_context's wait for it.
+  std::unique_ptr<boost::asio::posix::stream_descriptor> events_;
+  int epfd_ = -1;  // events_'s descriptor
+  bool events_waiting_ = false;
+  std::size_t wanted_ = 0;  // sockets curl wants something of (Socket::want != 0)
+  std::uint32_t next_socket_tag_ = 0;  // Socket::tag
   // Sockets curl opened through on_open_socket: curl closes them through on_close_socket, so
   // they stay registered with the reactor between transfers on a kept connection (no
   // epoll_ctl DEL + ADD + MOD per request). Others (the resolver's socketpair) are closed by
