@@ -287,6 +287,7 @@ boost::asio::awaitable<record::RunResult> run_journey(transport::Client& client,
   control->session_ = &session;
   bool stopped = false;
   bool late_but_good = false, again_late_but_good = false;
+  run.steps.reserve(journey->steps.size());  // every step gets a result, run or skipped
   for (const auto& step : journey->steps) {
     record::StepResult& sr = run.steps.emplace_back();
     sr.name = step.name;
