@@ -241,6 +241,14 @@ CURL* EasyPool::acquire() {
   if (idle_.empty()) {
     CURL* e = curl_easy_init();
     if (e == nullptr) throw std::bad_alloc();  // Client::start reports it (local_resource)
+    // The in-memory cookie engine, once per handle: the jar and the engine's switch
+    // (state.cookie_engine) survive curl_easy_reset, and release() empties the jar without
+    // turning it off. Not the usual COOKIEFILE "": curl 7.88 appends that name to a list
+    // which curl_easy_reset drops without freeing (~50 bytes per step; LSan). A cookie line
+    // turns the engine on without a list; this one is expired, so it is not kept. (Set on
+    // every step before: 4.3 allocations a step, heaptrack.)
+    curl_easy_setopt(e, CURLOPT_COOKIELIST,
+                     "Set-Cookie: prober-engine=on; expires=Thu, 01 Jan 1970 00:00:00 GMT");
     return e;
   }
   CURL* e = idle_.back();
@@ -469,12 +477,6 @@ MultiShard* Client::start_transfer(Session& session, const HttpRequest& req, Don
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &SocketCallbacks::close);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
-  // The in-memory cookie engine. Not the usual COOKIEFILE "": curl 7.88 appends that name to
-  // a list which curl_easy_reset drops without freeing, ~50 bytes lost per step (the soak's
-  // slow RSS growth; LSan). A cookie line turns the engine on without a list; this one is
-  // expired, so it is not kept. Cookies survive curl_easy_reset; release() clears them.
-  curl_easy_setopt(e, CURLOPT_COOKIELIST,
-                   "Set-Cookie: prober-engine=on; expires=Thu, 01 Jan 1970 00:00:00 GMT");
   // Only HTTP(S), whatever a templated URL says at run time: never file://, ftp://, ...
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   // gzip/deflate/br/zstd. on_body sees the decoded bytes, so max_body_bytes bounds the
