@@ -281,6 +281,10 @@ struct Client::Socket {
   CURL* easy = nullptr;     // the transfer that last asked to watch it
   MultiShard* shard = nullptr;  // the multi handle whose connection it is
   bool connected = false;   // its first write wake (the connect's completion) was seen
+  // Carries plain HTTP/1.x (an http: URL; curl speaks HTTP/2 only over TLS here): nothing
+  // may arrive on it between exchanges. Over TLS, records may (a TLS 1.3 session ticket
+  // after the handshake, HTTP/2's PING or SETTINGS) and the connection is still good.
+  bool plain_http = false;
 };
 
 // One curl multi handle and its timer (see Client::shards_).
@@ -450,7 +454,11 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   // the next turn of the loop, or a burst of starts would count its own queueing as the
   // target's connect time. Safe: start() is never called from inside a curl callback
   // (completions are posted).
-  if (shard != nullptr) action(*shard, CURL_SOCKET_TIMEOUT, 0);
+  if (shard == nullptr) return;
+  // What happened to curl's idle connections since the loop last looked (see on_events) must
+  // be known before curl picks one to reuse. A busy loop has just looked.
+  if (std::chrono::steady_clock::now() - last_events_ > std::chrono::milliseconds(1)) on_events();
+  action(*shard, CURL_SOCKET_TIMEOUT, 0);
 }
 
 MultiShard* Client::start_transfer(Session& session, const HttpRequest& req, Done& done) {
@@ -601,6 +609,9 @@ int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
   }
   s.easy = easy;
   s.shard = shard;
+  char* url = nullptr;  // where this transfer is now (after any redirect)
+  s.plain_http = curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr &&
+                 journeys::iequals(std::string_view(url).substr(0, 7), "http://");
   self->set_want(s, what);
   if (!self->watch(s)) {
     const int error = errno;
@@ -685,6 +696,7 @@ void Client::on_events() {
   constexpr int kBatch = 256;  // more ready: the next wait completes at once
   epoll_event events[kBatch];
   const int n = ::epoll_wait(epfd_, events, kBatch, 0);
+  last_events_ = std::chrono::steady_clock::now();
   for (int i = 0; i < n; ++i) {
     const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffu);
     const auto tag = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
@@ -692,7 +704,14 @@ void Client::on_events() {
     if (it == sockets_.end() || it->second.tag != tag) continue;  // closed meanwhile
     Socket& s = it->second;
     const std::uint32_t got = events[i].events;
-    if (s.want == 0) {  // an idle kept connection became readable (closed, most likely)
+    if (s.want == 0) {
+      // An idle kept connection became readable. Plain HTTP: the server closed it, or sent
+      // what nobody asked for (a parting "408 Request Timeout" before it closes); either way
+      // it cannot carry another exchange, and curl 7.88 would reuse it: send the next
+      // request and take the stale bytes for its answer. Shut down, it is useless to curl
+      // too: its liveness check finds it dead, or its send fails and curl retries the
+      // request on a new connection. (Over TLS, curl reads what came when it next uses it.)
+      if (s.plain_http) ::shutdown(fd, SHUT_RDWR);
       unwatch(s);
       continue;
     }

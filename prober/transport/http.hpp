@@ -232,6 +232,7 @@ class Client {
   bool events_waiting_ = false;
   std::size_t wanted_ = 0;  // sockets curl wants something of (Socket::want != 0)
   std::uint32_t next_socket_tag_ = 0;  // Socket::tag
+  std::chrono::steady_clock::time_point last_events_{};  // on_events' last look
   // Sockets curl opened through on_open_socket: curl closes them through on_close_socket, so
   // they stay registered with the reactor between transfers on a kept connection (no
   // epoll_ctl DEL + ADD + MOD per request). Others (the resolver's socketpair) are closed by
