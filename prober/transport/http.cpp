@@ -457,7 +457,8 @@ void Client::start(Session& session, const HttpRequest& req, Done done) {
   if (shard == nullptr) return;
   // What happened to curl's idle connections since the loop last looked (see on_events) must
   // be known before curl picks one to reuse. A busy loop has just looked.
-  if (std::chrono::steady_clock::now() - last_events_ > std::chrono::milliseconds(1)) on_events();
+  if (std::chrono::steady_clock::now() - last_events_ > std::chrono::milliseconds(1))
+    on_events();
   action(*shard, CURL_SOCKET_TIMEOUT, 0);
 }
 
@@ -610,8 +611,8 @@ int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
   s.easy = easy;
   s.shard = shard;
   char* url = nullptr;  // where this transfer is now (after any redirect)
-  s.plain_http = curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url != nullptr &&
-                 journeys::iequals(std::string_view(url).substr(0, 7), "http://");
+  s.plain_http = curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
+                 url != nullptr && journeys::iequals(std::string_view(url).substr(0, 7), "http://");
   self->set_want(s, what);
   if (!self->watch(s)) {
     const int error = errno;
@@ -639,11 +640,12 @@ void Client::set_want(Socket& s, int what) {
 // Level-triggered, so data curl left unread is reported again, and a socket stays in the set
 // between requests: on a kept connection every request wants its answer (EPOLLIN) again, so
 // EPOLLIN stays registered when curl stops wanting it; if such an idle connection becomes
-// readable (the server closed it, or sent what nobody asked for) on_events() takes it out
-// and curl finds it dead before reusing it. EPOLLOUT is registered only while wanted: a
-// connected socket is nearly always writable.
+// readable (the server closed it, or sent what nobody asked for) on_events() takes it out,
+// and shuts a plain-HTTP one down so that curl does not reuse it. EPOLLOUT is registered only
+// while wanted: a connected socket is nearly always writable.
 bool Client::watch(Socket& s, bool keep_input) {
-  std::uint32_t events = (s.want & CURL_POLL_IN ? EPOLLIN : 0u) | (s.want & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  std::uint32_t events =
+      (s.want & CURL_POLL_IN ? EPOLLIN : 0u) | (s.want & CURL_POLL_OUT ? EPOLLOUT : 0u);
   if (keep_input && s.want != 0) events |= s.registered & EPOLLIN;
   if (events == s.registered) return true;
   epoll_event ev{};
@@ -653,8 +655,10 @@ bool Client::watch(Socket& s, bool keep_input) {
   int rc = ::epoll_ctl(epfd_, op, s.fd, &ev);
   // The kernel dropped a closed descriptor that curl's next socket reuses the number of, or
   // the set still holds a number we took for new: do what was meant.
-  if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT) rc = ::epoll_ctl(epfd_, op = EPOLL_CTL_ADD, s.fd, &ev);
-  else if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST) rc = ::epoll_ctl(epfd_, op = EPOLL_CTL_MOD, s.fd, &ev);
+  if (rc != 0 && op == EPOLL_CTL_MOD && errno == ENOENT)
+    rc = ::epoll_ctl(epfd_, op = EPOLL_CTL_ADD, s.fd, &ev);
+  else if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
+    rc = ::epoll_ctl(epfd_, op = EPOLL_CTL_MOD, s.fd, &ev);
   if (rc != 0 && op == EPOLL_CTL_DEL) rc = 0;  // not in the set: as wanted
   if (rc != 0) return false;
   s.registered = events;
@@ -906,8 +910,8 @@ void Client::collect_done(MultiShard& shard) {
     } else if (r.failure == Failure::redirect) {
       r.message = curl_message + "; stopped at " + resp.effective_url;
     } else if (t->watch_errno != 0) {
-      r.message = std::string("the prober could not watch its socket (") + std::strerror(t->watch_errno) +
-                  "); curl: " + curl_message;
+      r.message = std::string("the prober could not watch its socket (") +
+                  std::strerror(t->watch_errno) + "); curl: " + curl_message;
     } else if (r.failure == Failure::local_resource && no_socket) {
       r.message = std::string("the prober could not open a socket (") + std::strerror(t->socket_errno) +
                   "); curl: " + curl_message;
