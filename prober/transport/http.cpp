@@ -607,12 +607,15 @@ int Client::on_socket(CURL* easy, int fd, int what, void* clientp, void*) {
     s.fd = fd;
     s.tag = ++self->next_socket_tag_;
     s.timestamps = self->curl_sockets_.contains(fd);
+    // A connection speaks what it was opened for: the URL its first transfer is connecting to
+    // (after any redirect; through a proxy, an https: URL is TLS in a tunnel).
+    char* url = nullptr;
+    s.plain_http = curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
+                   url != nullptr &&
+                   journeys::iequals(std::string_view(url).substr(0, 7), "http://");
   }
   s.easy = easy;
   s.shard = shard;
-  char* url = nullptr;  // where this transfer is now (after any redirect)
-  s.plain_http = curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK &&
-                 url != nullptr && journeys::iequals(std::string_view(url).substr(0, 7), "http://");
   self->set_want(s, what);
   if (!self->watch(s)) {
     const int error = errno;
