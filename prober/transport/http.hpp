@@ -234,9 +234,9 @@ class Client {
   std::uint32_t next_socket_tag_ = 0;  // Socket::tag
   std::chrono::steady_clock::time_point last_events_{};  // on_events' last look
   // Sockets curl opened through on_open_socket: curl closes them through on_close_socket, so
-  // they stay registered with the reactor between transfers on a kept connection (no
-  // epoll_ctl DEL + ADD + MOD per request). Others (the resolver's socketpair) are closed by
-  // curl itself and are released as soon as curl stops watching them.
+  // they stay in the epoll set between transfers on a kept connection (no epoll_ctl per
+  // request). Others (the resolver's socketpair) are closed by curl itself and leave the set
+  // as soon as curl stops watching them.
   std::unordered_set<int> curl_sockets_;
   std::unordered_set<Session*> active_;  // sessions with a transfer in flight
   std::unique_ptr<LookupChecks> lookups_;
