@@ -113,27 +113,19 @@ double now_unix_ms() {
   return unix_ms(now);
 }
 
-// How long the oldest data waiting on fd has waited: {when it arrived, now minus that, now}
-// (ms), or nullopt when nothing is waiting or it is unstamped.
+// How long the data waiting on fd has waited, in ms: since the oldest part arrived (when
+// that was), and since the newest part did — the prober's own share of a transfer's time when
+// this wake completes it. nullopt when nothing is waiting or it is unstamped. One peek.
 struct Waited {
-  double arrived_unix_ms, lag_ms, now_unix_ms;
+  double arrived_unix_ms, lag_ms, newest_wait_ms;
 };
 std::optional<Waited> read_lag(int fd) {
-  const std::optional<timespec> arrived = peek_receive_time(fd);
-  if (!arrived) return std::nullopt;
-  const double at = unix_ms(*arrived);
+  const ReceiveTimes times = peek_receive_times(fd);
+  if (!times.oldest) return std::nullopt;
   const double now = now_unix_ms();
-  return Waited{at, std::max(0.0, now - at), now};  // a clock stepped back: 0
-}
-
-// How long the newest data waiting on fd has waited (ms), given what read_lag saw: the
-// prober's own share of a transfer's time when this wake completes it. 0 when the oldest
-// waited less than 50 us (not worth a second peek: the timings keep at most that much).
-double newest_wait(int fd, const Waited& oldest) {
-  if (oldest.lag_ms < 0.05) return 0;
-  const std::optional<timespec> arrived = peek_newest_receive_time(fd);
-  if (!arrived) return 0;
-  return std::max(0.0, oldest.now_unix_ms - unix_ms(*arrived));
+  const double oldest = unix_ms(*times.oldest);
+  // A clock stepped back: 0.
+  return Waited{oldest, std::max(0.0, now - oldest), std::max(0.0, now - unix_ms(*times.newest))};
 }
 
 // How long ago the connection's last ACK arrived, in ms: on the first write wake of a
@@ -741,7 +733,7 @@ void Client::on_events() {
       if (ready & CURL_CSELECT_IN) {
         if (const auto w = read_lag(fd)) {
           note_lag(s.easy, w->lag_ms, w->arrived_unix_ms);
-          read_wake_ = {s.easy, newest_wait(fd, *w)};
+          read_wake_ = {s.easy, w->newest_wait_ms};
         }
       } else if (!s.connected) {
         s.connected = true;

@@ -51,6 +51,44 @@ inline std::optional<timespec> peek_newest_receive_time(int fd) {
   return detail::peek_stamp(fd, sink, sizeof sink, MSG_TRUNC);
 }
 
+// Both at once, in one system call (recvmmsg: two peeks from the same place, a 1-byte one and
+// a 64 KiB MSG_TRUNC one): what peek_receive_time and peek_newest_receive_time would say.
+// The prober's transport calls this on every read wake, where a second call would be a
+// second system call per step. oldest is nullopt when nothing is waiting or it is unstamped;
+// newest is nullopt only when oldest is.
+struct ReceiveTimes {
+  std::optional<timespec> oldest, newest;
+};
+inline ReceiveTimes peek_receive_times(int fd) {
+  static thread_local char sink[64 * 1024];
+  char byte;
+  iovec iov[2] = {{&byte, 1}, {sink, sizeof sink}};
+  alignas(cmsghdr) char control[2][CMSG_SPACE(sizeof(timespec))];
+  mmsghdr msgs[2]{};
+  for (int i = 0; i < 2; ++i) {
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_hdr.msg_control = control[i];
+    msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+  }
+  const int n = ::recvmmsg(fd, msgs, 2, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC, nullptr);
+  auto stamp = [](msghdr& msg) -> std::optional<timespec> {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec t{};
+      std::memcpy(&t, CMSG_DATA(c), sizeof t);
+      return t;
+    }
+    return std::nullopt;
+  };
+  ReceiveTimes times;
+  if (n >= 1) times.oldest = stamp(msgs[0].msg_hdr);
+  if (!times.oldest) return times;
+  times.newest = n >= 2 ? stamp(msgs[1].msg_hdr) : std::nullopt;
+  if (!times.newest) times.newest = times.oldest;  // the kernel would stamp both or neither
+  return times;
+}
+
 inline double unix_ms(const timespec& t) {
   return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
 }
