@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include "prober/cli/commands.hpp"
+#include "prober/cli/malloc_tuning.hpp"
 
 int main(int argc, char** argv) {
   // Thousands of journeys in flight need thousands of sockets: take every descriptor the hard
@@ -15,5 +16,6 @@ int main(int argc, char** argv) {
   // A peer that closes first (a scraper, a target, a store) must cost one failed write, not the
   // process: every socket write then reports EPIPE instead of raising SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+  prober::cli::keep_freed_memory();
   return prober::cli::dispatch(argc, argv);
 }
