@@ -392,7 +392,10 @@ void Template::make_public() {
 bool Template::render(const Scope& scope, Rendered& out, std::string* error) const {
   out = Rendered{};
   for (const auto& p : parts_) {
-    std::string v;
+    // A literal or environment part is used where it is (a URL renders on every step); the
+    // others are made into `made`.
+    std::string made;
+    std::string_view v;
     bool secret = false;
     switch (p->kind) {
       case Part::Kind::literal:
@@ -413,33 +416,35 @@ bool Template::render(const Scope& scope, Rendered& out, std::string* error) con
         }
         v = *value;
         // A public var that contains a secret value (a capture echoing a token) hides too.
-        secret = scope.is_secret(p->text) || scope.redact(v) != v;
+        secret = scope.is_secret(p->text) || scope.redact(*value) != *value;
         break;
       }
       case Part::Kind::uuid:
-        v = uuid_v4();
+        v = made = uuid_v4();
         break;
       case Part::Kind::unix_s:
-        v = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+        v = made = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count());
         break;
       case Part::Kind::unix_ms:
-        v = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+        v = made = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::system_clock::now().time_since_epoch())
                                .count());
         break;
       case Part::Kind::timestamp:
-        v = rfc3339_now();
+        v = made = rfc3339_now();
         break;
       case Part::Kind::random_int:
-        v = std::to_string(std::uniform_int_distribution<long long>(p->lo, p->hi)(rng()));
+        v = made = std::to_string(std::uniform_int_distribution<long long>(p->lo, p->hi)(rng()));
         break;
     }
-    for (Part::Filter f : p->filters)
-      v = apply_filter(f, v);
-    out.shown += secret ? std::string(kHidden) : v;
-    if (secret && !v.empty()) out.secret_values.push_back(v);
+    for (Part::Filter f : p->filters) {
+      made = apply_filter(f, v);
+      v = made;
+    }
+    out.shown += secret ? std::string_view(kHidden) : v;
+    if (secret && !v.empty()) out.secret_values.emplace_back(v);
     out.value += v;
     out.secret = out.secret || secret;
   }

@@ -82,8 +82,8 @@ bool build_request(const journeys::Step& step, journeys::Scope& scope,
 
   req.method = rq.method;
   if (!render(rq.url, "url")) return false;
-  req.url = r.value;
-  out.url_shown = r.shown;
+  req.url = std::move(r.value);  // r is rendered afresh before each further use
+  out.url_shown = std::move(r.shown);
   char sep = req.url.find('?') == std::string::npos ? '?' : '&';
   for (const auto& q : rq.query) {
     if (!render(q.value, "query " + q.name)) return false;
@@ -94,7 +94,7 @@ bool build_request(const journeys::Step& step, journeys::Scope& scope,
   }
   for (const auto& h : rq.headers) {
     if (!render(h.value, "header " + h.name)) return false;
-    req.headers.push_back({h.name, r.value});
+    req.headers.push_back({h.name, std::move(r.value)});
   }
   for (const auto& h : location.headers)
     if (!has_header(req.headers, h.name)) req.headers.push_back(h);
@@ -104,7 +104,7 @@ bool build_request(const journeys::Step& step, journeys::Scope& scope,
       break;
     case journeys::Request::BodyKind::raw:
       if (!render(rq.body, "body")) return false;
-      req.body = r.value;
+      req.body = std::move(r.value);
       req.has_body = true;
       break;
     case journeys::Request::BodyKind::json: {
@@ -186,7 +186,7 @@ boost::asio::awaitable<void> run_step(transport::Client& client, transport::Sess
     sr.message = scope.redact(error);
     co_return;
   }
-  sr.url = built.url_shown;
+  sr.url = std::move(built.url_shown);
   using std::chrono::duration_cast;
   using std::chrono::milliseconds;
   const auto left = duration_cast<milliseconds>(deadline - Clock::now());
