@@ -141,6 +141,23 @@ double connect_lag(int fd) {
 
 }  // namespace
 
+journeys::Timings phase_timings(const CurlClocks& c, bool kept_connection) {
+  auto ms = [](std::int64_t us) { return static_cast<double>(us) / 1000.0; };
+  journeys::Timings t;
+  if (kept_connection) {
+    const std::int64_t from = c.request_sent;
+    t.first_byte_ms = c.first_byte > 0 ? ms(std::max<std::int64_t>(0, c.first_byte - from)) : 0;
+    t.total_ms = ms(std::max<std::int64_t>(0, c.done - from));
+    return t;
+  }
+  t.dns_ms = ms(c.name_looked_up);
+  t.connect_ms = c.connected > 0 ? ms(c.connected - c.name_looked_up) : 0;
+  t.tls_ms = c.tls_done > 0 && c.tls_done >= c.connected ? ms(c.tls_done - c.connected) : 0;
+  t.first_byte_ms = ms(c.first_byte);
+  t.total_ms = ms(c.done);
+  return t;
+}
+
 std::string_view to_string(Failure f) {
   switch (f) {
     case Failure::none: return "none";
@@ -841,20 +858,23 @@ void Client::collect_done(MultiShard& shard) {
     char* url = nullptr;
     if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) resp.effective_url = url;
 
-    // curl's timers are cumulative from the start; turn them into phases (see Timings).
-    curl_off_t dns = 0, conn = 0, app = 0, sent = 0, ttfb = 0, total = 0;
-    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
-    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
-    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
-    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &sent);
-    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
-    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
-    auto ms = [](curl_off_t us) { return static_cast<double>(us) / 1000.0; };
-    resp.timings.dns_ms = ms(dns);
-    resp.timings.connect_ms = conn > 0 ? ms(conn - dns) : 0;
-    resp.timings.tls_ms = app > 0 && app >= conn ? ms(app - conn) : 0;
-    resp.timings.first_byte_ms = ms(ttfb);
-    resp.timings.total_ms = ms(total);
+    CurlClocks clocks;
+    curl_off_t us = 0;
+    auto clock = [&](CURLINFO info) {
+      us = 0;
+      curl_easy_getinfo(e, info, &us);
+      return static_cast<std::int64_t>(us);
+    };
+    clocks.name_looked_up = clock(CURLINFO_NAMELOOKUP_TIME_T);
+    clocks.connected = clock(CURLINFO_CONNECT_TIME_T);
+    clocks.tls_done = clock(CURLINFO_APPCONNECT_TIME_T);
+    clocks.request_sent = clock(CURLINFO_PRETRANSFER_TIME_T);
+    clocks.first_byte = clock(CURLINFO_STARTTRANSFER_TIME_T);
+    clocks.done = clock(CURLINFO_TOTAL_TIME_T);
+    long connects = 0;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
+    // Sent without a new connection (a failed connect opened none either, but sent nothing).
+    resp.timings = phase_timings(clocks, connects == 0 && redirects == 0 && clocks.request_sent > 0);
     // A whole answer, completed in a read wake of its own socket: its end sat in the kernel
     // while the loop was busy elsewhere, and curl's clock ran on. That wait is the prober's,
     // not the target's: take it out (never below the moment the request went out). The first
@@ -862,7 +882,8 @@ void Client::collect_done(MultiShard& shard) {
     // read in one wake and never early otherwise. (A failed transfer has no answer's end:
     // its time stays curl's.)
     if (code == CURLE_OK && e == read_wake_.easy && read_wake_.newest_wait_ms > 0) {
-      const double wait = std::min(read_wake_.newest_wait_ms, ms(total) - ms(sent));
+      const double since_sent = static_cast<double>(clocks.done - clocks.request_sent) / 1000.0;
+      const double wait = std::min(read_wake_.newest_wait_ms, since_sent);
       if (wait > 0) {
         resp.timings.total_ms -= wait;
         resp.timings.first_byte_ms = std::min(resp.timings.first_byte_ms, resp.timings.total_ms);

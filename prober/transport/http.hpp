@@ -252,4 +252,17 @@ class Client {
 
 std::string_view to_string(Failure f);
 
+// curl's clocks for one transfer: microseconds from its start to each moment
+// (CURLINFO_*_TIME_T), cumulative as curl keeps them; 0 for a moment not reached.
+struct CurlClocks {
+  std::int64_t name_looked_up = 0, connected = 0, tls_done = 0, request_sent = 0,
+               first_byte = 0, done = 0;
+};
+// The phases the prober reports (journeys::Timings). On a kept connection (the transfer sent
+// its request without opening a connection, and followed no redirect) there was no name lookup, connect or handshake,
+// and the network part begins when the request goes out: what curl did before (finding the
+// kept connection, checking it is alive, a busy prober's delays) is the prober's own time,
+// out of first_byte and total, as README ("latency_ms") says.
+journeys::Timings phase_timings(const CurlClocks& clocks, bool kept_connection);
+
 }  // namespace prober::transport

@@ -20,10 +20,12 @@
 
 namespace {
 
+using prober::transport::CurlClocks;
 using prober::transport::Client;
 using prober::transport::Failure;
 using prober::transport::HttpRequest;
 using prober::transport::HttpResult;
+using prober::transport::phase_timings;
 using prober::transport::Session;
 using testing::HasSubstr;
 
@@ -99,6 +101,51 @@ TEST_F(Transport, GetReturnsStatusHeadersBodyAndTimings) {
   EXPECT_GT(r.response.timings.total_ms, 0);
   EXPECT_GE(r.response.timings.total_ms, r.response.timings.first_byte_ms);
   EXPECT_FALSE(r.response.tls.used);
+}
+
+TEST_F(Transport, AKeptConnectionHasNoLookupConnectOrHandshakeAndTimesFromTheSend) {
+  Session s;
+  HttpResult first = perform(s, get("/slow?ms=30"));
+  ASSERT_EQ(first.failure, Failure::none) << first.message;
+  EXPECT_GT(first.response.timings.connect_ms, 0);  // a new connection
+  HttpResult kept = perform(s, get("/slow?ms=30"));
+  ASSERT_EQ(kept.failure, Failure::none) << kept.message;
+  // curl's name-lookup clock reads the moment it picked the kept connection (at least 1 us):
+  // no lookup happened.
+  EXPECT_EQ(kept.response.timings.dns_ms, 0);
+  EXPECT_EQ(kept.response.timings.connect_ms, 0);
+  EXPECT_EQ(kept.response.timings.tls_ms, 0);
+  EXPECT_GE(kept.response.timings.first_byte_ms, 29.0);
+  EXPECT_GE(kept.response.timings.total_ms, kept.response.timings.first_byte_ms);
+}
+
+TEST(PhaseTimings, ANewConnectionsPhasesFromCurlsClocks) {
+  // us from the start: lookup done at 100, connected at 400, handshake at 1,400, request out
+  // at 1,450, first byte at 31,450, done at 31,500.
+  const CurlClocks c{100, 400, 1'400, 1'450, 31'450, 31'500};
+  const journeys::Timings t = phase_timings(c, /*kept_connection=*/false);
+  EXPECT_DOUBLE_EQ(t.dns_ms, 0.1);
+  EXPECT_DOUBLE_EQ(t.connect_ms, 0.3);
+  EXPECT_DOUBLE_EQ(t.tls_ms, 1.0);
+  EXPECT_DOUBLE_EQ(t.first_byte_ms, 31.45);
+  EXPECT_DOUBLE_EQ(t.total_ms, 31.5);
+  // Plain HTTP: no handshake clock.
+  EXPECT_DOUBLE_EQ(phase_timings({100, 400, 0, 450, 30'450, 30'500}, false).tls_ms, 0);
+}
+
+TEST(PhaseTimings, AKeptConnectionTimesFromTheRequestGoingOut) {
+  // The loop was descheduled for 2.9 ms between the transfer's start and the send.
+  const CurlClocks c{2'900, 0, 0, 2'950, 32'950, 33'000};
+  const journeys::Timings t = phase_timings(c, /*kept_connection=*/true);
+  EXPECT_EQ(t.dns_ms, 0);
+  EXPECT_EQ(t.connect_ms, 0);
+  EXPECT_EQ(t.tls_ms, 0);
+  EXPECT_DOUBLE_EQ(t.first_byte_ms, 30.0);
+  EXPECT_DOUBLE_EQ(t.total_ms, 30.05);
+  // No answer's first byte (a timeout after sending): no first byte, the total from the send.
+  const journeys::Timings timed_out = phase_timings({20, 0, 0, 40, 0, 5'000'040}, true);
+  EXPECT_EQ(timed_out.first_byte_ms, 0);
+  EXPECT_DOUBLE_EQ(timed_out.total_ms, 5'000.0);
 }
 
 TEST_F(Transport, SendsMethodHeadersAndBody) {
