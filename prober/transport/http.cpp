@@ -145,7 +145,10 @@ journeys::Timings phase_timings(const CurlClocks& c, bool kept_connection) {
   auto ms = [](std::int64_t us) { return static_cast<double>(us) / 1000.0; };
   journeys::Timings t;
   if (kept_connection) {
-    const std::int64_t from = c.request_sent;
+    // From the moment curl picked the kept connection (its name-lookup clock, on reuse). Not
+    // from its pretransfer clock: curl reads that after the request's send() returned, and on
+    // loopback send() itself delivers into the server's socket — the request's own transit.
+    const std::int64_t from = c.name_looked_up;
     t.first_byte_ms = c.first_byte > 0 ? ms(std::max<std::int64_t>(0, c.first_byte - from)) : 0;
     t.total_ms = ms(std::max<std::int64_t>(0, c.done - from));
     return t;
@@ -859,9 +862,8 @@ void Client::collect_done(MultiShard& shard) {
     if (curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url) == CURLE_OK && url) resp.effective_url = url;
 
     CurlClocks clocks;
-    curl_off_t us = 0;
-    auto clock = [&](CURLINFO info) {
-      us = 0;
+    auto clock = [e](CURLINFO info) {
+      curl_off_t us = 0;
       curl_easy_getinfo(e, info, &us);
       return static_cast<std::int64_t>(us);
     };

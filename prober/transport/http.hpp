@@ -259,10 +259,11 @@ struct CurlClocks {
                first_byte = 0, done = 0;
 };
 // The phases the prober reports (journeys::Timings). On a kept connection (the transfer sent
-// its request without opening a connection, and followed no redirect) there was no name lookup, connect or handshake,
-// and the network part begins when the request goes out: what curl did before (finding the
-// kept connection, checking it is alive, a busy prober's delays) is the prober's own time,
-// out of first_byte and total, as README ("latency_ms") says.
+// its request without opening a connection, and followed no redirect) there was no name
+// lookup, connect or handshake, and the exchange begins when curl has the connection: what
+// came before (finding the kept connection and checking it is alive, or a busy prober's
+// delay) is the prober's own time, out of first_byte and total, as README ("latency_ms")
+// says.
 journeys::Timings phase_timings(const CurlClocks& clocks, bool kept_connection);
 
 }  // namespace prober::transport
