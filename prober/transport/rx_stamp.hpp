@@ -14,6 +14,17 @@
 namespace prober::transport {
 
 namespace detail {
+// The SCM_TIMESTAMPNS that came with a received message, if any.
+inline std::optional<timespec> stamp_of(msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+    timespec t{};
+    std::memcpy(&t, CMSG_DATA(c), sizeof t);
+    return t;
+  }
+  return std::nullopt;
+}
+
 // recvmsg(MSG_PEEK | flags) into buf; the SCM_TIMESTAMPNS that came with it.
 inline std::optional<timespec> peek_stamp(int fd, char* buf, std::size_t len, int flags) {
   iovec iov{buf, len};
@@ -24,13 +35,7 @@ inline std::optional<timespec> peek_stamp(int fd, char* buf, std::size_t len, in
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   if (::recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT | flags) <= 0) return std::nullopt;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-    timespec t{};
-    std::memcpy(&t, CMSG_DATA(c), sizeof t);
-    return t;
-  }
-  return std::nullopt;
+  return stamp_of(msg);
 }
 }  // namespace detail
 
@@ -72,19 +77,10 @@ inline ReceiveTimes peek_receive_times(int fd) {
     msgs[i].msg_hdr.msg_controllen = sizeof control[i];
   }
   const int n = ::recvmmsg(fd, msgs, 2, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC, nullptr);
-  auto stamp = [](msghdr& msg) -> std::optional<timespec> {
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
-      timespec t{};
-      std::memcpy(&t, CMSG_DATA(c), sizeof t);
-      return t;
-    }
-    return std::nullopt;
-  };
   ReceiveTimes times;
-  if (n >= 1) times.oldest = stamp(msgs[0].msg_hdr);
+  if (n >= 1) times.oldest = detail::stamp_of(msgs[0].msg_hdr);
   if (!times.oldest) return times;
-  times.newest = n >= 2 ? stamp(msgs[1].msg_hdr) : std::nullopt;
+  times.newest = n >= 2 ? detail::stamp_of(msgs[1].msg_hdr) : std::nullopt;
   if (!times.newest) times.newest = times.oldest;  // the kernel would stamp both or neither
   return times;
 }
