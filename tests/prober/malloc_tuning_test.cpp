@@ -28,7 +28,7 @@ TEST(MallocTuning, TheOperatorsOwnThresholdsStand) {
 
 TEST(MallocTuning, AFreedBurstStaysInTheHeapForTheNext) {
 #if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer's allocator ignores mallopt and reports no mallinfo";
+  GTEST_SKIP() << "AddressSanitizer's allocator ignores mallopt: nothing of glibc's to test";
 #else
   if (!keep_freed_memory()) GTEST_SKIP() << "this environment sets glibc's malloc thresholds";
   // A worker thread's own heap, as the prober's event loops have: 2 MiB in 64 KiB blocks

@@ -20,8 +20,8 @@
 
 namespace {
 
-using prober::transport::CurlClocks;
 using prober::transport::Client;
+using prober::transport::CurlClocks;
 using prober::transport::Failure;
 using prober::transport::HttpRequest;
 using prober::transport::HttpResult;
