@@ -47,20 +47,13 @@ inline std::optional<timespec> peek_receive_time(int fd) {
   return detail::peek_stamp(fd, &byte, 1, 0);
 }
 
-// The receive timestamp of the newest segment among the first 64 KiB queued on a TCP socket:
-// when the last of what is waiting arrived. MSG_TRUNC: TCP walks the queued segments without
-// copying them and reports the timestamp of the last one it passed (the buffer is real all
-// the same, should a kernel copy). nullopt as peek_receive_time.
-inline std::optional<timespec> peek_newest_receive_time(int fd) {
-  static thread_local char sink[64 * 1024];
-  return detail::peek_stamp(fd, sink, sizeof sink, MSG_TRUNC);
-}
-
-// Both at once, in one system call (recvmmsg: two peeks from the same place, a 1-byte one and
-// a 64 KiB MSG_TRUNC one): what peek_receive_time and peek_newest_receive_time would say.
-// The prober's transport calls this on every read wake, where a second call would be a
-// second system call per step. oldest is nullopt when nothing is waiting or it is unstamped;
-// newest is nullopt only when oldest is.
+// When the oldest and the newest of what is waiting arrived, in one system call (recvmmsg: two
+// peeks from the same place). The 1-byte peek stops in the first queued segment: its stamp
+// (segments coalesced on arrival carry the latest one). The 64 KiB one with MSG_TRUNC walks
+// the queued segments without copying them and reports the stamp of the last one it passed
+// (the buffer is real all the same, should a kernel copy). The transport calls this on every
+// read wake. oldest is nullopt when nothing is waiting or it is unstamped (as
+// peek_receive_time); newest is nullopt only when oldest is.
 struct ReceiveTimes {
   std::optional<timespec> oldest, newest;
 };

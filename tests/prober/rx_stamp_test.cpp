@@ -21,6 +21,13 @@ double realtime_ms() {
   return unix_ms(now);
 }
 
+// The reference for peek_receive_times' newest stamp: the 64 KiB MSG_TRUNC peek on its own
+// (what the transport did in a second system call before).
+std::optional<timespec> peek_newest_receive_time(int fd) {
+  static char sink[64 * 1024];
+  return detail::peek_stamp(fd, sink, sizeof sink, MSG_TRUNC);
+}
+
 // A connected loopback pair: `reader` has SO_TIMESTAMPNS on when asked.
 struct Pair {
   int reader = -1, writer = -1;
