@@ -188,12 +188,7 @@ int run_once(const journeys::LoadedSet& set, const OnceOptions& opt) {
         throw std::runtime_error("stored " + std::to_string(store.written()) + " of " +
                                  std::to_string(results.size()) + " runs in " + store.path());
     }
-    // Replace, not throw: a server's bytes that are not UTF-8 must not lose the whole file.
-    if (opt.json_path)
-      sinks::write_file_atomic(
-          *opt.json_path, sinks::runs_to_json(results).dump(2, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace) +
-                       "\n");
+    if (opt.json_path) sinks::write_file_atomic(*opt.json_path, sinks::runs_to_json_text(results));
     if (opt.junit_path) sinks::write_file_atomic(*opt.junit_path, sinks::runs_to_junit(results));
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << '\n';

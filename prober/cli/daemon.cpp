@@ -346,12 +346,7 @@ int run_daemon(const DaemonOptions& o) {
   record::print_summary(std::cout, recorder, tty);
   std::cout.flush();
   try {
-    // Replace, not throw: a server's bytes that are not UTF-8 must not lose the whole file.
-    if (o.json_path)
-      sinks::write_file_atomic(
-          *o.json_path, sinks::runs_to_json(kept).dump(2, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace) +
-                       "\n");
+    if (o.json_path) sinks::write_file_atomic(*o.json_path, sinks::runs_to_json_text(kept));
     if (o.junit_path) sinks::write_file_atomic(*o.junit_path, sinks::runs_to_junit(kept));
   } catch (const std::exception& e) {
     log.error("cannot write results", {{"error", std::string(e.what())}});

@@ -7,7 +7,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -57,69 +56,107 @@ std::string pad(std::string s, std::size_t width) {
 }  // namespace
 
 
-nlohmann::json runs_to_json(const std::vector<record::RunResult>& runs) {
+namespace {
+
+nlohmann::json run_to_json(const record::RunResult& run) {
   using nlohmann::json;
-  json out = json::object();
-  out["version"] = 1;
-  json arr = json::array();
-  std::map<std::string, int> totals{{"good", 0}, {"bad", 0}, {"invalid", 0}};
-  for (const auto& run : runs) {
-    json steps = json::array();
-    for (const auto& s : run.steps) {
-      json failed = json::array();
-      for (const auto& f : s.failed_checks) {
-        failed.push_back({{"check", f.check},
-                          {"expected", f.expected},
-                          {"actual", f.actual},
-                          {"could_not_evaluate", f.could_not_evaluate},
-                          {"message", f.message}});
-      }
-      json step = {{"name", s.name},
-                   {"result", record::to_string(s.result)},
-                   {"reason", record::to_string(s.reason)},
-                   {"message", s.message},
-                   {"method", s.method},
-                   {"url", s.url},
-                   {"status", s.status},
-                   {"latency_ms",
-                    {{"dns", round3(s.timings.dns_ms)},
-                     {"connect", round3(s.timings.connect_ms)},
-                     {"tls", round3(s.timings.tls_ms)},
-                     {"first_byte", round3(s.timings.first_byte_ms)},
-                     {"total", round3(s.timings.total_ms)}}},
-                   {"failed_checks", std::move(failed)}};
-      if (!s.final_url.empty()) step["final_url"] = s.final_url;  // only after redirects
-      if (!s.retries.empty()) {
-        json retries = json::array();
-        for (const auto& a : s.retries)
-          retries.push_back({{"result", record::to_string(a.result)},
-                             {"reason", record::to_string(a.reason)},
-                             {"message", a.message},
-                             {"status", a.status},
-                             {"total_ms", round3(a.total_ms)}});
-        step["retries"] = std::move(retries);
-      }
-      steps.push_back(std::move(step));
+  json steps = json::array();
+  for (const auto& s : run.steps) {
+    json failed = json::array();
+    for (const auto& f : s.failed_checks) {
+      failed.push_back({{"check", f.check},
+                        {"expected", f.expected},
+                        {"actual", f.actual},
+                        {"could_not_evaluate", f.could_not_evaluate},
+                        {"message", f.message}});
     }
-    ++totals[std::string(record::to_string(run.result))];
-    json r = {{"journey", run.journey},
-              {"cuj", run.cuj},
-              {"location", run.location},
-              {"run_id", run.run_id},
-              {"result", record::to_string(run.result)},
-              {"reason", record::to_string(run.reason)},
-              {"failed_step", run.failed_step.empty() ? json(nullptr) : json(run.failed_step)},
-              {"started_at", format_time(run.started_at)},
-              {"duration_ms", round3(run.duration_ms)},
-              {"steps", std::move(steps)}};
-    if (!run.maintenance.empty()) r["maintenance"] = run.maintenance;
-    arr.push_back(std::move(r));
+    json step = {{"name", s.name},
+                 {"result", record::to_string(s.result)},
+                 {"reason", record::to_string(s.reason)},
+                 {"message", s.message},
+                 {"method", s.method},
+                 {"url", s.url},
+                 {"status", s.status},
+                 {"latency_ms",
+                  {{"dns", round3(s.timings.dns_ms)},
+                   {"connect", round3(s.timings.connect_ms)},
+                   {"tls", round3(s.timings.tls_ms)},
+                   {"first_byte", round3(s.timings.first_byte_ms)},
+                   {"total", round3(s.timings.total_ms)}}},
+                 {"failed_checks", std::move(failed)}};
+    if (!s.final_url.empty()) step["final_url"] = s.final_url;  // only after redirects
+    if (!s.retries.empty()) {
+      json retries = json::array();
+      for (const auto& a : s.retries)
+        retries.push_back({{"result", record::to_string(a.result)},
+                           {"reason", record::to_string(a.reason)},
+                           {"message", a.message},
+                           {"status", a.status},
+                           {"total_ms", round3(a.total_ms)}});
+      step["retries"] = std::move(retries);
+    }
+    steps.push_back(std::move(step));
   }
+  json r = {{"journey", run.journey},
+            {"cuj", run.cuj},
+            {"location", run.location},
+            {"run_id", run.run_id},
+            {"result", record::to_string(run.result)},
+            {"reason", record::to_string(run.reason)},
+            {"failed_step", run.failed_step.empty() ? json(nullptr) : json(run.failed_step)},
+            {"started_at", format_time(run.started_at)},
+            {"duration_ms", round3(run.duration_ms)},
+            {"steps", std::move(steps)}};
+  if (!run.maintenance.empty()) r["maintenance"] = run.maintenance;
+  return r;
+}
+
+nlohmann::json summary_json(const std::vector<record::RunResult>& runs) {
+  std::size_t good = 0, bad = 0, invalid = 0;
+  for (const auto& run : runs) {
+    good += run.result == Result::good;
+    bad += run.result == Result::bad;
+    invalid += run.result == Result::invalid;
+  }
+  return {{"runs", runs.size()}, {"good", good}, {"bad", bad}, {"invalid", invalid}};
+}
+
+// Text of a value as dump(2) writes it nested `depth` levels deep: every line after the
+// first indented by 2 * depth more. A dumped string holds no raw newline (JSON escapes it),
+// so every newline in the text is a line break of the layout.
+void append_nested(std::string& out, const nlohmann::json& value, int depth) {
+  const std::string text = value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string indent(static_cast<std::size_t>(2 * depth), ' ');
+  std::size_t from = 0;
+  for (std::size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1) {
+    out.append(text, from, nl + 1 - from);
+    out += indent;
+  }
+  out.append(text, from);
+}
+
+}  // namespace
+
+nlohmann::json runs_to_json(const std::vector<record::RunResult>& runs) {
+  nlohmann::json out = nlohmann::json::object();
+  out["version"] = 1;
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& run : runs) arr.push_back(run_to_json(run));
   out["runs"] = std::move(arr);
-  out["summary"] = {{"runs", runs.size()},
-                    {"good", totals["good"]},
-                    {"bad", totals["bad"]},
-                    {"invalid", totals["invalid"]}};
+  out["summary"] = summary_json(runs);
+  return out;
+}
+
+std::string runs_to_json_text(const std::vector<record::RunResult>& runs) {
+  // The members in dump()'s order (its objects sort their keys): runs, summary, version.
+  std::string out = "{\n  \"runs\": [";
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    out += i == 0 ? "\n    " : ",\n    ";
+    append_nested(out, run_to_json(runs[i]), 2);  // one run's tree at a time
+  }
+  out += runs.empty() ? "],\n  \"summary\": " : "\n  ],\n  \"summary\": ";
+  append_nested(out, summary_json(runs), 1);
+  out += ",\n  \"version\": 1\n}\n";
   return out;
 }
 

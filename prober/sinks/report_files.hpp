@@ -15,6 +15,11 @@ namespace prober::sinks {
 // {"version": 1, "runs": [...], "summary": {...}} — see README "JSON output".
 nlohmann::json runs_to_json(const std::vector<record::RunResult>& runs);
 
+// The same document as the text --json writes: runs_to_json(runs).dump(2) with bytes that are
+// not UTF-8 replaced (a server's bytes must not lose the whole file), and a final newline. Built
+// one run at a time: the whole tree of a large --once run (~2.4 KB per step) is never held.
+std::string runs_to_json_text(const std::vector<record::RunResult>& runs);
+
 // One <testsuite> per journey and location, one <testcase> per step.
 std::string runs_to_junit(const std::vector<record::RunResult>& runs);
 

@@ -66,6 +66,31 @@ TEST(JsonOutput, FollowsTheDocumentedSchema) {
   EXPECT_EQ(doc["summary"]["runs"], 1);
 }
 
+// What --json writes is the whole document's dump, built one run at a time.
+TEST(JsonOutput, TheFileTextIsTheWholeDocumentsDump) {
+  auto whole = [](const std::vector<RunResult>& runs) {
+    return prober::sinks::runs_to_json(runs).dump(2, ' ', false,
+                                                  nlohmann::json::error_handler_t::replace) + "\n";
+  };
+  RunResult odd = sample();
+  odd.journey = "line\nbreak \"quoted\" \xff\xfe not UTF-8";  // escaped, replaced
+  odd.maintenance = "db upgrade";
+  odd.result = Result::invalid;
+  odd.steps[0].final_url = "http://shop/api/v2";
+  odd.steps[1].retries.push_back({Result::bad, Reason::connect, "refused", 0, 1.25});
+  odd.steps.push_back(StepResult{});  // empty arrays and strings inside a run
+  RunResult empty = sample();
+  empty.steps.clear();
+  for (const auto& runs : std::vector<std::vector<RunResult>>{
+           {}, {sample()}, {sample(), odd, empty}, {empty}}) {
+    const std::string text = prober::sinks::runs_to_json_text(runs);
+    EXPECT_EQ(text, whole(runs)) << runs.size() << " runs";
+  }
+  EXPECT_EQ(prober::sinks::runs_to_json_text({}),
+            "{\n  \"runs\": [],\n  \"summary\": {\n    \"bad\": 0,\n    \"good\": 0,\n"
+            "    \"invalid\": 0,\n    \"runs\": 0\n  },\n  \"version\": 1\n}\n");
+}
+
 TEST(JunitOutput, OneSuitePerRunOneCasePerStepEscaped) {
   const std::string xml = prober::sinks::runs_to_junit({sample()});
   EXPECT_THAT(xml, HasSubstr("<testsuites name=\"prober\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""));
