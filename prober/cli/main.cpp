@@ -17,5 +17,6 @@ int main(int argc, char** argv) {
   // process: every socket write then reports EPIPE instead of raising SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
   prober::cli::keep_freed_memory();
+  prober::cli::no_fast_bins();
   return prober::cli::dispatch(argc, argv);
 }

@@ -1,5 +1,6 @@
 #pragma once
-// How the prober process sets glibc's allocator up (main() calls keep_freed_memory()).
+// How the prober process sets glibc's allocator up (main() calls keep_freed_memory() and
+// no_fast_bins()).
 
 #include <malloc.h>
 
@@ -35,6 +36,27 @@ inline bool keep_freed_memory() {
   ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   ::mallopt(M_TRIM_THRESHOLD, 4 << 20);
   return true;
+}
+
+// Whether GLIBC_TUNABLES (as given, nullptr when unset) names glibc.malloc.mxfast: the
+// operator's choice of fast bins stands.
+inline bool operator_sets_fast_bins(const char* tunables) {
+  return tunables != nullptr &&
+         std::string_view(tunables).find("glibc.malloc.mxfast") != std::string_view::npos;
+}
+
+// glibc keeps freed blocks of up to 128 bytes in "fast bins", unmerged, and merges every one of
+// them at the next request of 1 KiB or more (malloc_consolidate). curl frees its 16 KiB read
+// buffer when a transfer ends and allocates it again when the next one begins, between its
+// clock for the step's total and its clock for the step's phases: under load the merge behind
+// that request took milliseconds, and the step's total counted them while its first byte did
+// not (bench fidelity at 5,000 in flight: kept-connection steps with a one-segment answer
+// whose total came up to 9 ms after its first byte, 14 and 22 per run; 1 in 55,463 without fast
+// bins). Without fast bins small blocks still go to the thread's cache first (tcache, 7 per
+// size), and beyond it are merged as they are freed. Returns whether it turned them off.
+inline bool no_fast_bins() {
+  if (operator_sets_fast_bins(std::getenv("GLIBC_TUNABLES"))) return false;
+  return ::mallopt(M_MXFAST, 0) == 1;
 }
 
 }  // namespace prober::cli

@@ -65,5 +65,27 @@ TEST(MallocTuning, AFreedBurstStaysInTheHeapForTheNext) {
 #endif
 }
 
+TEST(MallocTuning, TheOperatorsOwnFastBinsStand) {
+  EXPECT_FALSE(operator_sets_fast_bins(nullptr));
+  EXPECT_FALSE(operator_sets_fast_bins("glibc.malloc.trim_threshold=0"));
+  EXPECT_TRUE(operator_sets_fast_bins("glibc.malloc.arena_max=2:glibc.malloc.mxfast=64"));
+}
+
+TEST(MallocTuning, SmallFreedBlocksAreNotLeftForABulkMerge) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator ignores mallopt: nothing of glibc's to test";
+#else
+  if (!no_fast_bins()) GTEST_SKIP() << "this environment chooses glibc's fast bins";
+  // 2,000 blocks of 32 bytes freed: past the thread cache's 7, glibc's default leaves them in
+  // fast bins (mallinfo2's fsmblks: ~94 KB here), for the next large request to merge.
+  constexpr std::size_t kBlocks = 2000;
+  std::vector<void*> blocks(kBlocks);
+  for (auto& b : blocks) b = std::malloc(32);
+  const std::size_t before = ::mallinfo2().fsmblks;
+  for (void* b : blocks) std::free(b);
+  EXPECT_EQ(::mallinfo2().fsmblks, before) << "bytes of freed blocks left in fast bins";
+#endif
+}
+
 }  // namespace
 }  // namespace prober::cli

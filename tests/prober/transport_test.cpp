@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "prober/cli/malloc_tuning.hpp"
 #include "tests/support/fd_exhaustion.hpp"
 #include "tests/support/proc.hpp"
 
@@ -279,6 +280,33 @@ TEST_F(Transport, ABurstReusesTheConnectionsOfThePreviousBurst) {
     ASSERT_EQ(done, kN);
   }
   EXPECT_EQ(reused_in_second, kN) << "the second burst opened new connections";
+}
+
+// curl frees a transfer's 16 KiB read buffer when it ends and allocates it again when the next
+// begins: between its clock for the step's total (from the transfer's start) and its clocks
+// for the phases (from the attempt's). glibc merges every freed small block it left in its
+// fast bins at such a request; with two million of them, milliseconds, which went into
+// the total and not the first byte (bench fidelity at 5,000 in flight: totals up to 9 ms
+// after a one-segment answer's first byte). main() turns fast bins off (no_fast_bins).
+TEST_F(Transport, AMergeOfFreedBlocksIsNotInAStepsTime) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's allocator has no fast bins";
+#else
+  ASSERT_TRUE(prober::cli::no_fast_bins()) << "GLIBC_TUNABLES chooses fast bins here";
+  Session s;
+  ASSERT_EQ(perform(s, get("/ok")).failure, Failure::none);  // the connection, kept
+  {
+    std::vector<void*> blocks(2'000'000);
+    for (auto& b : blocks) b = std::malloc(32);
+    for (void* b : blocks) std::free(b);  // on the loop's thread, as a busy loop's transfers do
+  }
+  HttpResult r = perform(s, get("/ok"));
+  ASSERT_EQ(r.failure, Failure::none) << r.message;
+  const auto& t = r.response.timings;
+  EXPECT_EQ(t.connect_ms, 0) << "not a kept connection";
+  EXPECT_LT(t.total_ms - t.first_byte_ms, 1.0)
+      << "first_byte " << t.first_byte_ms << " ms, total " << t.total_ms << " ms";
+#endif
 }
 
 // The answer to /slow?ms=50 arrives while the loop is blocked for 300 ms: it waits in the
