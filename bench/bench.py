@@ -495,8 +495,9 @@ class Suite:
             ratio, rate, wrk_rps = readings[len(readings) // 2]  # the median reading
             wrk_requests = sum(w["requests"] for w in wrks)
             wrk_cpu = sum(w["cpu"] for w in wrks)
+            runs_note = "" if len(readings) == 1 else f" in {len(readings)} runs"
             note = "" if counts["bad"] == counts["invalid"] == 0 else \
-                f" ({counts['bad']} bad, {counts['invalid']} invalid: read late)"
+                f" ({counts['bad']} bad, {counts['invalid']} invalid{runs_note}: read late)"
             spread = "" if len(readings) == 1 else \
                 f"; median of {len(readings)}, lowest {readings[0][0]:.3f}, highest {readings[-1][0]:.3f}"
             self.table.add(f"throughput @{n}",

@@ -53,11 +53,6 @@ std::string pad(std::string s, std::size_t width) {
   return s;
 }
 
-}  // namespace
-
-
-namespace {
-
 nlohmann::json run_to_json(const record::RunResult& run) {
   using nlohmann::json;
   json steps = json::array();
