@@ -11,6 +11,8 @@
 
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,6 +25,7 @@
 #include "journeys/loader.hpp"
 #include "prober/cli/args.hpp"
 #include "prober/cli/daemon.hpp"
+#include "prober/cli/malloc_tuning.hpp"
 #include "prober/engine/config.hpp"
 #include "prober/engine/runner.hpp"
 #include "prober/report/render.hpp"
@@ -90,6 +93,7 @@ commands:
       --duration D       how long (default 60s)
       --data-dir DIR     where the store goes (default a new folder under the temp folder);
                          the demo ends with the SLO report read from it
+  version                prober's version, libcurl's and the library that serves malloc
   help                   this text
 )";
 
@@ -425,6 +429,17 @@ int cmd_demo(const std::vector<std::string>& argv) {
   return report_rc != kExitOk ? report_rc : rc;
 }
 
+namespace {
+
+// `prober version`: what a bug report needs: our version, curl's with its TLS library and
+// features, and which library actually serves malloc in this process.
+std::string version_text() {
+  return std::string("prober ") + PROBER_VERSION + "\n" + ::curl_version() + "\nmalloc: " +
+         malloc_provider() + "\n";
+}
+
+}  // namespace
+
 int dispatch(int argc, char** argv) {
   std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
   const std::string cmd = argc > 1 ? argv[1] : "help";
@@ -435,6 +450,11 @@ int dispatch(int argc, char** argv) {
     if (cmd == "rules") return cmd_rules(args);
     if (cmd == "review") return cmd_review(args);
     if (cmd == "demo") return cmd_demo(args);
+    if (cmd == "version" || cmd == "--version") {
+      if (!args.empty()) throw UsageError("version takes no arguments");
+      std::cout << version_text();
+      return kExitOk;
+    }
     if (cmd == "help" || cmd == "--help" || cmd == "-h") {
       std::cout << kUsage;
       return kExitOk;

@@ -16,7 +16,10 @@ int main(int argc, char** argv) {
   // A peer that closes first (a scraper, a target, a store) must cost one failed write, not the
   // process: every socket write then reports EPIPE instead of raising SIGPIPE.
   std::signal(SIGPIPE, SIG_IGN);
+#ifndef PROBER_WITH_MIMALLOC
+  // glibc's allocator serves malloc: tune it (malloc_tuning.hpp). mimalloc needs nothing.
   prober::cli::keep_freed_memory();
   prober::cli::no_fast_bins();
+#endif
   return prober::cli::dispatch(argc, argv);
 }

@@ -264,6 +264,21 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_THAT(missing.err, HasSubstr("/nonexistent/journeys"));
 }
 
+// `prober version`: ours, curl's, and the library that really serves malloc in the binary:
+// mimalloc unless the build chose otherwise (meson -Dallocator, sanitizers).
+TEST(Cli, VersionNamesTheLibraryThatServesMalloc) {
+  Output o = testing_support::run({prober(), "version"});
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_THAT(o.out, testing::StartsWith("prober 0."));
+  EXPECT_THAT(o.out, HasSubstr("\nlibcurl/"));
+  if (env_or_die("PROBER_ALLOCATOR") == "mimalloc")
+    EXPECT_THAT(o.out, HasSubstr("\nmalloc: libmimalloc.so"));
+  else
+    EXPECT_THAT(o.out, testing::Not(HasSubstr("mimalloc")));
+  EXPECT_EQ(testing_support::run({prober(), "--version"}).out, o.out);
+  EXPECT_EQ(testing_support::run({prober(), "version", "extra"}).exit_code, 2);
+}
+
 TEST(Check, ListsStaticCoverageGaps) {
   TempDir tmp;
   const std::string file = tmp.write("gappy.toml", R"(name = "gappy"

@@ -1,5 +1,6 @@
 #include "prober/cli/malloc_tuning.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <malloc.h>
 
@@ -15,6 +16,18 @@
 
 namespace prober::cli {
 namespace {
+
+// This test program links no allocator of its own (allocator_test does): the C library's serves
+// malloc, or the sanitizer's (gcc's runtime library; clang links it into the program).
+TEST(MallocTuning, MallocProviderNamesTheLibraryThatServesMalloc) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  EXPECT_THAT(malloc_provider(), testing::AnyOf(testing::StartsWith("libasan.so"),
+                                                testing::StartsWith("libtsan.so"),
+                                                testing::Eq("the program itself")));
+#else
+  EXPECT_EQ(malloc_provider(), "libc.so.6");
+#endif
+}
 
 TEST(MallocTuning, TheOperatorsOwnThresholdsStand) {
   EXPECT_FALSE(operator_sets_malloc_thresholds(nullptr, nullptr, nullptr));
