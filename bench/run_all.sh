@@ -8,7 +8,14 @@ cd "$(dirname "$0")/.."
 # 5,000 runs in flight and wrk -c 5000 need file descriptors.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 pid=
-stop() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+# (An if, not `[ -n "$pid" ] && ...`: under set -e a trap's false test made the exit status 1
+# even when every target passed.)
+stop() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+}
 trap stop EXIT
 trap 'stop; exit 130' INT TERM
 python3 bench/bench.py "$@" &
