@@ -39,16 +39,19 @@ inline std::string malloc_provider() {
   return std::string(file.substr(file.rfind('/') + 1));
 }
 
+// Whether GLIBC_TUNABLES (as given, nullptr when unset) names this tunable.
+inline bool names_tunable(const char* tunables, std::string_view name) {
+  return tunables != nullptr && std::string_view(tunables).find(name) != std::string_view::npos;
+}
+
 // Whether the operator chose glibc's trim or mmap threshold (environment values as given,
 // nullptr when unset): MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES
 // naming glibc.malloc.trim_threshold / glibc.malloc.mmap_threshold. Their choice stands.
 inline bool operator_sets_malloc_thresholds(const char* trim_env, const char* mmap_env,
                                             const char* tunables) {
-  if (trim_env != nullptr || mmap_env != nullptr) return true;
-  if (tunables == nullptr) return false;
-  const std::string_view t(tunables);
-  return t.find("glibc.malloc.trim_threshold") != std::string_view::npos ||
-         t.find("glibc.malloc.mmap_threshold") != std::string_view::npos;
+  return trim_env != nullptr || mmap_env != nullptr ||
+         names_tunable(tunables, "glibc.malloc.trim_threshold") ||
+         names_tunable(tunables, "glibc.malloc.mmap_threshold");
 }
 
 // glibc hands the free top of a heap back to the kernel as soon as it exceeds 128 KiB. A
@@ -71,8 +74,7 @@ inline bool keep_freed_memory() {
 // Whether GLIBC_TUNABLES (as given, nullptr when unset) names glibc.malloc.mxfast: the
 // operator's choice of fast bins stands.
 inline bool operator_sets_fast_bins(const char* tunables) {
-  return tunables != nullptr &&
-         std::string_view(tunables).find("glibc.malloc.mxfast") != std::string_view::npos;
+  return names_tunable(tunables, "glibc.malloc.mxfast");
 }
 
 // glibc keeps freed blocks of up to 128 bytes in "fast bins", unmerged, and merges every one of
